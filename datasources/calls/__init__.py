@@ -1,0 +1,1 @@
+"""Live calls in Redis: per-call state applied atomically, per-call and per-account event streams."""

@@ -1,0 +1,199 @@
+"""One Redis reader per process, fanning stream entries out to local subscribers through bounded queues.
+
+A subscriber names a stream and a cursor. It first gets every entry after the cursor (a replay read from the
+stream itself), then the live ones, with no gap and no duplicate: registration and the broker's own reads of
+that stream hold the same lock, and each subscriber only takes entries past the last one it was given.
+Wake-ups come from a pattern subscription on the accounts' notify channels; a periodic sweep covers any
+notification lost while the reader reconnects. A subscriber that falls `max_queue` entries behind is closed
+with `Overflow` rather than buffered without limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+
+from datasources.redis import keys
+
+log = logging.getLogger(__name__)
+
+type StreamId = tuple[int, int]
+
+
+def parse_id(value: str) -> StreamId:
+    ms, _, seq = value.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def valid_cursor(value: str) -> bool:
+    ms, sep, seq = value.partition("-")
+    return ms.isdigit() and (not sep or seq.isdigit())
+
+
+@dataclass(frozen=True)
+class Entry:
+    cursor: str
+    event: dict[str, Any]
+
+
+class Overflow(Exception):
+    """The subscriber fell too far behind; it may resubscribe with its last cursor and miss nothing."""
+
+
+@dataclass(eq=False)
+class _Subscriber:
+    queue: asyncio.Queue[Entry | None]
+    last: StreamId
+    overflowed: bool = False
+
+
+@dataclass
+class _Stream:
+    last: StreamId | None = None
+    subscribers: set[_Subscriber] = field(default_factory=set)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class StreamBroker:
+    def __init__(self, redis: Redis, *, max_queue: int = 1000, sweep_seconds: float = 1.0, batch: int = 500) -> None:
+        self.redis = redis
+        self.max_queue = max_queue
+        self.sweep_seconds = sweep_seconds
+        self.batch = batch
+        self._streams: dict[str, _Stream] = defaultdict(_Stream)
+        self._by_account: dict[int, set[str]] = defaultdict(set)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._listen()), asyncio.create_task(self._sweep())]
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for stream in self._streams.values():
+            for sub in stream.subscribers:
+                if not sub.queue.full():
+                    sub.queue.put_nowait(None)  # ends the subscription cleanly
+
+    @property
+    def subscriber_count(self) -> int:
+        return sum(len(s.subscribers) for s in self._streams.values())
+
+    async def subscribe(self, account_id: int, stream_key: str, after: str | None) -> AsyncIterator[Entry]:
+        """Entries of `stream_key` after `after` (or from now on when None), then live, until cancelled."""
+        stream = self._streams[stream_key]
+        sub = _Subscriber(asyncio.Queue(self.max_queue), (0, 0))
+        async with stream.lock:
+            if after is None:
+                newest: Any = await self.redis.xrevrange(stream_key, count=1)
+                sub.last = parse_id(newest[0][0]) if newest else (0, 0)
+            else:
+                sub.last = parse_id(after)
+                # the replay: everything the stream still holds past the cursor
+                start = f"({after}"
+                while True:
+                    rows = await self._range(stream_key, start)
+                    for entry_id, fields in rows:
+                        self._deliver(sub, entry_id, fields)
+                    if len(rows) < self.batch:
+                        break
+                    start = f"({rows[-1][0]}"
+            if stream.last is None or stream.last < sub.last:
+                stream.last = sub.last
+            stream.subscribers.add(sub)
+            self._by_account[account_id].add(stream_key)
+        try:
+            while True:
+                entry = await sub.queue.get()
+                if entry is None:
+                    if sub.overflowed:
+                        raise Overflow(
+                            f"subscriber fell more than {self.max_queue} events behind; "
+                            f"resubscribe with after: {'-'.join(map(str, sub.last))} to miss nothing"
+                        )
+                    return
+                yield entry
+        finally:
+            stream.subscribers.discard(sub)
+            if not stream.subscribers:
+                self._streams.pop(stream_key, None)
+                self._by_account[account_id].discard(stream_key)
+
+    async def _range(self, stream_key: str, start: str) -> list[tuple[str, dict[str, Any]]]:
+        # the client decodes responses, so ids and fields are str
+        rows: Any = await self.redis.xrange(stream_key, min=start, count=self.batch)
+        return list(rows)
+
+    def _deliver(self, sub: _Subscriber, entry_id: str, fields: dict[str, Any]) -> None:
+        position = parse_id(entry_id)
+        if sub.overflowed or position <= sub.last:
+            return
+        if sub.queue.qsize() >= self.max_queue - 1:
+            sub.overflowed = True
+            sub.queue.put_nowait(None)
+            return
+        sub.queue.put_nowait(Entry(entry_id, orjson.loads(fields["event"])))
+        sub.last = position
+
+    async def _pull(self, stream_key: str) -> None:
+        stream = self._streams.get(stream_key)
+        if stream is None or stream.last is None:
+            return
+        async with stream.lock:
+            while stream.subscribers:
+                start = "(" + "-".join(map(str, stream.last))
+                rows = await self._range(stream_key, start)
+                for entry_id, fields in rows:
+                    for sub in list(stream.subscribers):
+                        self._deliver(sub, entry_id, fields)
+                    stream.last = parse_id(entry_id)
+                if len(rows) < self.batch:
+                    break
+
+    async def _pull_account(self, account_id: int) -> None:
+        for stream_key in list(self._by_account.get(account_id, ())):
+            await self._pull(stream_key)
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                async with self.redis.pubsub() as pubsub:
+                    await pubsub.psubscribe(keys.notify_pattern())
+                    # a reconnect may have missed wake-ups: read everything once
+                    await self._pull_all()
+                    async for message in pubsub.listen():
+                        if message["type"] != "pmessage":
+                            continue
+                        account_id = keys.account_of_channel(message["channel"])
+                        if account_id is not None:
+                            await self._pull_account(account_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("event reader lost Redis; reconnecting", exc_info=True)
+                await asyncio.sleep(0.5)
+
+    async def _pull_all(self) -> None:
+        for stream_key in list(self._streams):
+            await self._pull(stream_key)
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(self.sweep_seconds)
+            try:
+                await self._pull_all()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("event sweep failed", exc_info=True)

@@ -1,0 +1,134 @@
+"""Call state in Redis.
+
+A call is one JSON value under its key. A change is an optimistic transaction: WATCH the call's key and the
+event's de-duplication key, compute the new call in Python (the caller passes the pure function), then in one
+MULTI: write the call, mark the event seen (with a TTL), append the event to the call's stream and to the
+account's stream (both capped), keep the set of active calls, and publish a wake-up. Two replicas applying
+events of the same call at once both succeed: the loser of the race retries on the fresh value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+from redis.exceptions import WatchError
+
+from datasources.instrument import round_trip
+from datasources.redis import keys
+
+SEEN_TTL = 7 * 24 * 3600  # Telnyx retries for hours; a week is plenty
+CALL_STREAM_MAX = 1_000
+ACCOUNT_STREAM_MAX = 10_000
+MAX_RETRIES = 50
+
+type Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Applied:
+    call: Json
+    call_cursor: str
+    account_cursor: str
+    archive_queued: bool
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a transaction decided: the call to store and the event entry to append, or nothing to do."""
+
+    call: Json
+    entry: Json
+    active: bool
+    archive: bool = False  # the call just ended: queue its archiving in the same transaction
+
+
+def _stream_fields(entry: Json) -> dict[Any, Any]:
+    return {"event": orjson.dumps(entry)}
+
+
+@round_trip("redis")
+async def transact(
+    redis: Redis,
+    *,
+    account_id: int,
+    call_id: str,
+    event_id: str | None,
+    decide: Callable[[Json | None], Change | None],
+) -> Applied | None:
+    """Applies `decide` to the stored call atomically. None: a duplicate event, or `decide` changed nothing."""
+    call_key = keys.call_state(account_id, call_id)
+    seen_key = keys.webhook_seen(event_id) if event_id else None
+    watched = [call_key] + ([seen_key] if seen_key else [])
+    for _ in range(MAX_RETRIES):
+        async with redis.pipeline(transaction=True) as pipe:
+            try:
+                await pipe.watch(*watched)
+                if seen_key and await pipe.exists(seen_key):
+                    return None
+                raw = await pipe.get(call_key)
+                change = decide(orjson.loads(raw) if raw else None)
+                if change is None:
+                    return None
+                pipe.multi()
+                pipe.set(call_key, orjson.dumps(change.call))
+                if seen_key:
+                    pipe.set(seen_key, call_id, ex=SEEN_TTL)
+                fields = _stream_fields(change.entry)
+                pipe.xadd(keys.call_stream(account_id, call_id), fields, maxlen=CALL_STREAM_MAX, approximate=True)
+                pipe.xadd(keys.account_stream(account_id), fields, maxlen=ACCOUNT_STREAM_MAX, approximate=True)
+                if change.active:
+                    pipe.sadd(keys.active_calls(account_id), call_id)
+                else:
+                    pipe.srem(keys.active_calls(account_id), call_id)
+                if change.archive:
+                    pipe.xadd(keys.archive_outbox(), {"account_id": str(account_id), "call_id": call_id})
+                pipe.publish(keys.notify_channel(account_id), call_id)
+                result = await pipe.execute()
+            except WatchError:
+                continue
+        # queued replies, in order: set, [set seen], xadd call, xadd account, sadd/srem, [xadd outbox], publish
+        first = 2 if seen_key else 1
+        call_cursor, account_cursor = result[first], result[first + 1]
+        return Applied(change.call, str(call_cursor), str(account_cursor), change.archive)
+    raise RuntimeError(f"call {call_id}: gave up after {MAX_RETRIES} conflicting updates")
+
+
+@round_trip("redis")
+async def calls_by_ids(redis: Redis, *, account_id: int, ids: Sequence[str]) -> list[Json | None]:
+    if not ids:
+        return []
+    values = await redis.mget([keys.call_state(account_id, i) for i in ids])
+    return [orjson.loads(v) if v else None for v in values]
+
+
+@round_trip("redis")
+async def active_call_ids(redis: Redis, *, account_id: int) -> list[str]:
+    members: set[str] = await redis.smembers(keys.active_calls(account_id))  # type: ignore[assignment]
+    return sorted(members)
+
+
+@round_trip("redis")
+async def remember_control_id(redis: Redis, *, call_control_id: str, account_id: int, call_id: str) -> None:
+    """Lets an event that carries no client_state (some carriers drop it) still find its call."""
+    await redis.set(keys.control_id(call_control_id), orjson.dumps([account_id, call_id]), ex=SEEN_TTL)
+
+
+@round_trip("redis")
+async def call_of_control_id(redis: Redis, *, call_control_id: str) -> tuple[int, str] | None:
+    raw = await redis.get(keys.control_id(call_control_id))
+    if not raw:
+        return None
+    account_id, call_id = orjson.loads(raw)
+    return int(account_id), str(call_id)
+
+
+@round_trip("redis")
+async def record_unmatched(redis: Redis, *, event_type: str, event_id: str, body: bytes) -> None:
+    """An event for no call we know: kept for inspection, changes nothing."""
+    await redis.xadd(
+        keys.unmatched_events(), {"type": event_type, "id": event_id, "body": body}, maxlen=1_000, approximate=True
+    )

@@ -1,0 +1,44 @@
+"""What differs between the servers: index DDL and how large one request may be.
+
+Neo4j 5 names its indexes and takes IF NOT EXISTS; FalkorDB takes neither, so its indexes are listed first
+and only the missing ones created. Both take the same Cypher otherwise (see cypher.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+# (label, property) pairs every lookup starts from.
+INDEXES = (("Lead", "id"), ("Company", "name"), ("User", "id"), ("Call", "id"))
+
+# Succeeds on FalkorDB only (Neo4j has no such procedure); FalkorDB's Bolt calls itself "Neo4j/5.13.0".
+FALKORDB_PROBE = "CALL db.meta.stats()"
+
+FALKORDB_LIST_INDEXES = "CALL db.indexes() YIELD label, properties RETURN label, properties"
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str
+    # Estimated bytes of parameters one request may carry; None when the server has no practical limit.
+    request_budget: int | None
+
+
+NEO4J = Dialect("neo4j", request_budget=None)
+# Over RESP the parameters ride in the query string; a large batch is fine but is still cut into pieces.
+FALKORDB = Dialect("falkordb", request_budget=256_000)
+# FalkorDB's Bolt crashes the whole server (Redis included) on a request over ~4 KB; leave room for the query.
+FALKORDB_BOLT = Dialect("falkordb-bolt", request_budget=2_500)
+
+
+def neo4j_index_ddl() -> list[str]:
+    return [
+        f"CREATE INDEX {label.lower()}_{prop} IF NOT EXISTS FOR (n:{label}) ON (n.{prop})" for label, prop in INDEXES
+    ]
+
+
+def falkordb_index_ddl(existing: Iterable[tuple[str, Iterable[str]]]) -> list[str]:
+    """DDL for the indexes missing from `existing` (label, properties) rows of db.indexes()."""
+    have = {(label, prop) for label, props in existing for prop in props}
+    return [f"CREATE INDEX FOR (n:{label}) ON (n.{prop})" for label, prop in INDEXES if (label, prop) not in have]

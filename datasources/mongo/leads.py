@@ -1,0 +1,306 @@
+"""Lead reads and writes. Every function takes the tenant and applies it itself."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import uuid4
+
+from beanie import PydanticObjectId, SortDirection
+from bson import ObjectId
+from bson.errors import InvalidId
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from datasources.instrument import round_trip
+from datasources.mongo.documents import Lead, NoteDoc, utcnow
+from datasources.mongo.errors import Conflict
+from datasources.mongo.records import (
+    CompanyRecord,
+    ConsentRecord,
+    LeadRecord,
+    NoteRecord,
+    QualificationRecord,
+)
+
+
+class LeadOrder(StrEnum):
+    CREATED_AT_DESC = "created_at:-1"
+    CREATED_AT_ASC = "created_at:1"
+    SCORE_DESC = "score:-1"
+    NAME_ASC = "last_name:1"
+
+    @property
+    def field(self) -> str:
+        return self.value.split(":")[0]
+
+    @property
+    def direction(self) -> int:
+        return int(self.value.split(":")[1])
+
+
+@dataclass(frozen=True)
+class LeadFilter:
+    statuses: Sequence[str] = ()
+    sources: Sequence[str] = ()
+    tags: Sequence[str] = ()
+    owner_id: int | None = None
+    text: str | None = None
+    include_archived: bool = False
+
+
+@dataclass(frozen=True)
+class LeadPosition:
+    """Where a page ends: the sort value and the id of the last lead seen."""
+
+    value: Any
+    id: str
+
+
+@dataclass
+class NewLead:
+    first_name: str
+    phone: str
+    last_name: str = ""
+    email: str | None = None
+    company: dict[str, Any] = field(default_factory=dict)
+    source: str = "web"
+    status: str = "new"
+    priority: str = "medium"
+    score: int = 0
+    tags: list[str] = field(default_factory=list)
+    consent: dict[str, Any] = field(default_factory=dict)
+    do_not_call: bool = False
+    timezone: str = "UTC"
+    owner_id: int | None = None
+    qualification: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def object_id(value: str) -> ObjectId | None:
+    try:
+        return ObjectId(value)
+    except (InvalidId, TypeError):
+        return None
+
+
+def lead_record(doc: Lead) -> LeadRecord:
+    c, q, k = doc.company, doc.qualification, doc.consent
+    return LeadRecord(
+        id=str(doc.id),
+        account_id=doc.account_id,
+        first_name=doc.first_name,
+        last_name=doc.last_name,
+        email=doc.email,
+        phone=doc.phone,
+        company=CompanyRecord(c.name, c.title, c.industry, c.size, c.website),
+        source=doc.source,
+        status=doc.status,
+        priority=doc.priority,
+        score=doc.score,
+        qualification=QualificationRecord(q.budget, q.authority, q.need, q.timeline, dict(q.answers)),
+        tags=tuple(doc.tags),
+        notes=tuple(NoteRecord(n.id, n.body, n.author_id, n.created_at) for n in doc.notes),
+        consent=ConsentRecord(k.call, k.sms, k.email, k.recorded_at),
+        do_not_call=doc.do_not_call,
+        timezone=doc.timezone,
+        owner_id=doc.owner_id,
+        next_follow_up_at=doc.next_follow_up_at,
+        last_contacted_at=doc.last_contacted_at,
+        contact_attempts=doc.contact_attempts,
+        archived_at=doc.archived_at,
+        created_at=doc.created_at,
+        updated_at=doc.updated_at,
+    )
+
+
+def _query(account_id: int, where: LeadFilter) -> dict[str, Any]:
+    query: dict[str, Any] = {"account_id": account_id}
+    if not where.include_archived:
+        query["archived_at"] = None
+    if where.statuses:
+        query["status"] = {"$in": list(where.statuses)}
+    if where.sources:
+        query["source"] = {"$in": list(where.sources)}
+    if where.tags:
+        query["tags"] = {"$all": list(where.tags)}
+    if where.owner_id is not None:
+        query["owner_id"] = where.owner_id
+    if where.text:
+        query["$text"] = {"$search": where.text}
+    return query
+
+
+def _after(order: LeadOrder, position: LeadPosition) -> dict[str, Any]:
+    op = "$gt" if order.direction == ASCENDING else "$lt"
+    oid = object_id(position.id)
+    return {"$or": [{order.field: {op: position.value}}, {order.field: position.value, "_id": {op: oid}}]}
+
+
+@round_trip("mongodb")
+async def leads_by_ids(*, account_id: int, ids: Sequence[str]) -> list[LeadRecord | None]:
+    oids = [oid for oid in map(object_id, ids) if oid is not None]
+    found: dict[str, LeadRecord] = {}
+    if oids:
+        docs = await Lead.find({"_id": {"$in": oids}, "account_id": account_id}).to_list()
+        found = {str(doc.id): lead_record(doc) for doc in docs}
+    return [found.get(i) for i in ids]
+
+
+@round_trip("mongodb")
+async def list_leads(
+    *, account_id: int, where: LeadFilter, order: LeadOrder, limit: int, after: LeadPosition | None = None
+) -> list[LeadRecord]:
+    query = _query(account_id, where)
+    if after is not None:
+        query = {"$and": [query, _after(order, after)]}
+    sort = [(order.field, order.direction), ("_id", order.direction)]
+    if where.text:
+        # mongoeco drops every projected field of a `$text` match, and Beanie always projects: read the raw
+        # collection and validate, which is what Beanie would do with the same documents.
+        cursor = Lead.get_pymongo_collection().find(query).sort(sort).limit(limit)
+        return [lead_record(Lead.model_validate(raw)) async for raw in cursor]
+    by = [(f, SortDirection.DESCENDING if d < 0 else SortDirection.ASCENDING) for f, d in sort]
+    found = Lead.find(query).sort(by).limit(limit)
+    docs = await found.to_list()
+    return [lead_record(doc) for doc in docs]
+
+
+@round_trip("mongodb")
+async def count_leads(*, account_id: int, where: LeadFilter) -> int:
+    return await Lead.get_pymongo_collection().count_documents(_query(account_id, where))
+
+
+def _new_document(account_id: int, data: NewLead, now: datetime) -> Lead:
+    return Lead.model_validate(
+        {
+            "account_id": account_id,
+            "first_name": data.first_name,
+            "last_name": data.last_name,
+            "email": data.email,
+            "phone": data.phone,
+            "company": data.company,
+            "source": data.source,
+            "status": data.status,
+            "priority": data.priority,
+            "score": data.score,
+            "tags": data.tags,
+            "consent": {**data.consent, "recorded_at": now if data.consent else None},
+            "do_not_call": data.do_not_call,
+            "timezone": data.timezone,
+            "owner_id": data.owner_id,
+            "qualification": data.qualification,
+            "notes": [NoteDoc(id=uuid4().hex, body=body, created_at=now) for body in data.notes],
+            "created_at": now,
+            "updated_at": now,
+        }
+    )
+
+
+def _conflict(phone: object) -> Conflict:
+    return Conflict("phone", f"a lead with phone {phone} already exists in this account")
+
+
+@round_trip("mongodb")
+async def create_lead(*, account_id: int, data: NewLead) -> LeadRecord:
+    doc = _new_document(account_id, data, utcnow())
+    try:
+        await doc.insert()
+    except DuplicateKeyError as exc:
+        raise _conflict(data.phone) from exc
+    return lead_record(doc)
+
+
+@round_trip("mongodb")
+async def create_leads(*, account_id: int, data: Sequence[NewLead]) -> list[LeadRecord]:
+    """Bulk insert for seeding; mongoeco's insert_many slows with the square of the batch, so keep batches small."""
+    now = utcnow()
+    docs = [_new_document(account_id, d, now) for d in data]
+    raw = [doc.model_dump(by_alias=True, exclude={"id"}) for doc in docs]
+    result = await Lead.get_pymongo_collection().insert_many(raw)
+    for doc, oid in zip(docs, result.inserted_ids, strict=True):
+        doc.id = PydanticObjectId(oid)
+    return [lead_record(doc) for doc in docs]
+
+
+@round_trip("mongodb")
+async def update_lead(
+    *, account_id: int, lead_id: str, changes: dict[str, Any]
+) -> tuple[LeadRecord, LeadRecord] | None:
+    """Applies `$set` changes; returns (before, after) so a caller can undo it if another store refuses."""
+    oid = object_id(lead_id)
+    if oid is None:
+        return None
+    collection = Lead.get_pymongo_collection()
+    try:
+        before = await collection.find_one_and_update(
+            {"_id": oid, "account_id": account_id},
+            {"$set": {**changes, "updated_at": utcnow()}},
+            return_document=ReturnDocument.BEFORE,
+        )
+    except DuplicateKeyError as exc:
+        raise _conflict(changes.get("phone")) from exc
+    if before is None:
+        return None
+    after = await collection.find_one({"_id": oid})
+    return lead_record(Lead.model_validate(before)), lead_record(Lead.model_validate(after))
+
+
+@round_trip("mongodb")
+async def replace_lead(*, record: LeadRecord) -> None:
+    """Puts a lead back exactly as `record` holds it: the undo of `update_lead`."""
+    body = asdict(record)
+    oid = object_id(body.pop("id"))
+    doc = Lead.model_validate({**body, "_id": oid, "tags": list(record.tags), "notes": list(body["notes"])})
+    await Lead.get_pymongo_collection().replace_one(
+        {"_id": oid, "account_id": record.account_id}, doc.model_dump(by_alias=True, exclude={"id"})
+    )
+
+
+@round_trip("mongodb")
+async def add_note(*, account_id: int, lead_id: str, body: str, author_id: int | None) -> LeadRecord | None:
+    oid = object_id(lead_id)
+    if oid is None:
+        return None
+    now = utcnow()
+    note = NoteDoc(id=uuid4().hex, body=body, author_id=author_id, created_at=now)
+    doc = await Lead.get_pymongo_collection().find_one_and_update(
+        {"_id": oid, "account_id": account_id},
+        {"$push": {"notes": note.model_dump()}, "$set": {"updated_at": now}},
+        return_document=ReturnDocument.AFTER,
+    )
+    return lead_record(Lead.model_validate(doc)) if doc else None
+
+
+@round_trip("mongodb")
+async def delete_lead(*, account_id: int, lead_id: str) -> bool:
+    oid = object_id(lead_id)
+    if oid is None:
+        return False
+    result = await Lead.get_pymongo_collection().delete_one({"_id": oid, "account_id": account_id})
+    return result.deleted_count == 1
+
+
+@round_trip("mongodb")
+async def lead_ids_page(*, account_id: int, limit: int, skip: int = 0) -> list[str]:
+    cursor = Lead.get_pymongo_collection().find({"account_id": account_id}, {"_id": 1}).sort("_id", 1).skip(skip)
+    return [str(raw["_id"]) async for raw in cursor.limit(limit)]
+
+
+@round_trip("mongodb")
+async def record_contact(*, account_id: int, lead_id: str, at: datetime) -> None:
+    oid = object_id(lead_id)
+    if oid is not None:
+        await Lead.get_pymongo_collection().update_one(
+            {"_id": oid, "account_id": account_id},
+            {"$set": {"last_contacted_at": at, "updated_at": utcnow()}, "$inc": {"contact_attempts": 1}},
+        )
+
+
+@round_trip("mongodb")
+async def clear_account(*, account_id: int) -> int:
+    result = await Lead.get_pymongo_collection().delete_many({"account_id": account_id})
+    return int(result.deleted_count)

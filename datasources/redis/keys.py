@@ -1,0 +1,63 @@
+"""Every Redis key Switchboard writes, in one place, each prefixed by the tenant where it holds tenant data.
+
+The live-call issue builds on these names: a call's state is a hash, each applied event is appended to the
+call's stream and the account's stream (capped), and a notification on the account's channel wakes readers.
+"""
+
+PREFIX = "sb"
+
+
+def call_state(account_id: int, call_id: str) -> str:
+    return f"{PREFIX}:acct:{account_id}:call:{call_id}"
+
+
+def call_stream(account_id: int, call_id: str) -> str:
+    return f"{PREFIX}:acct:{account_id}:call:{call_id}:events"
+
+
+def account_stream(account_id: int) -> str:
+    return f"{PREFIX}:acct:{account_id}:events"
+
+
+def active_calls(account_id: int) -> str:
+    return f"{PREFIX}:acct:{account_id}:calls:active"
+
+
+def notify_channel(account_id: int) -> str:
+    return f"{PREFIX}:acct:{account_id}:notify"
+
+
+def notify_pattern() -> str:
+    return f"{PREFIX}:acct:*:notify"
+
+
+def webhook_seen(event_id: str) -> str:
+    return f"{PREFIX}:webhook:seen:{event_id}"
+
+
+def rate_limit(principal: str, window: int) -> str:
+    return f"{PREFIX}:ratelimit:{principal}:{window}"
+
+
+def archive_outbox() -> str:
+    return f"{PREFIX}:outbox:archive"
+
+
+def seed_marker() -> str:
+    return f"{PREFIX}:seeded"
+
+
+def control_id(call_control_id: str) -> str:
+    return f"{PREFIX}:ccid:{call_control_id}"
+
+
+def unmatched_events() -> str:
+    return f"{PREFIX}:webhook:unmatched"
+
+
+def account_of_channel(channel: str) -> int | None:
+    """The account a notify channel belongs to (`sb:acct:42:notify` -> 42)."""
+    parts = channel.split(":")
+    if len(parts) == 4 and parts[0] == PREFIX and parts[1] == "acct" and parts[3] == "notify" and parts[2].isdigit():
+        return int(parts[2])
+    return None
