@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from typing import Any
+
+from datasources.mongo import leads as store
+from datasources.mongo.errors import Conflict
+from datasources.mongo.leads import NewLead
+from datasources.mongo.records import LeadRecord
+from resolvers.context import RequestContext
+from resolvers.leads.fields import checked
+from resolvers.leads.propagate import propagate
+from resolvers.results import Failure
+
+
+async def create_lead(ctx: RequestContext, values: dict[str, Any]) -> LeadRecord | Failure:
+    fields = checked(values)
+    if isinstance(fields, Failure):
+        return fields
+    if fields.get("owner_id") is not None and await ctx.loaders.user.load((ctx.account_id, fields["owner_id"])) is None:
+        return Failure.not_found("input.ownerId", "user")
+    notes = fields.pop("notes", None) or []
+    data = NewLead(**{k: v for k, v in fields.items() if v is not None}, notes=notes)
+    try:
+        record = await store.create_lead(account_id=ctx.account_id, data=data)
+    except Conflict as exc:
+        return Failure.conflict(f"input.{exc.field}", str(exc))
+    except Exception as exc:
+        return Failure.unavailable("mongodb", exc)
+    failure = await propagate(ctx.stores, record, previous=None)
+    if failure is not None:
+        await store.delete_lead(account_id=ctx.account_id, lead_id=record.id)
+        return failure
+    ctx.loaders.lead.prime((ctx.account_id, record.id), record)
+    return record

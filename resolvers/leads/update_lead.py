@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from typing import Any
+
+from datasources.mongo.records import LeadRecord
+from resolvers.context import RequestContext
+from resolvers.leads.change_lead import change_lead
+from resolvers.leads.fields import checked
+from resolvers.results import Failure
+
+
+async def update_lead(ctx: RequestContext, lead_id: str, values: dict[str, Any]) -> LeadRecord | Failure:
+    given = {k: v for k, v in values.items() if v is not None}
+    if not given:
+        return Failure.invalid("input", "give at least one field to change")
+    fields = checked(given)
+    if isinstance(fields, Failure):
+        return fields
+    if "owner_id" in fields and await ctx.loaders.user.load((ctx.account_id, fields["owner_id"])) is None:
+        return Failure.not_found("input.ownerId", "user")
+    changes = {k: v for k, v in fields.items() if not isinstance(v, dict)}
+    for group in ("company", "qualification", "consent"):
+        for key, value in (fields.get(group) or {}).items():
+            if value is not None:
+                changes[f"{group}.{key}"] = value
+    return await change_lead(ctx, lead_id, changes)
