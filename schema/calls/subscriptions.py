@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+
+from resolvers.calls.subscriptions import call_updates, live_calls
+from schema.calls.types import CallEvent
+from schema.context import Info
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(description="Events of one call; with `after`, first every event after that cursor.")
+    async def call_updates(
+        self, info: Info, call_id: strawberry.ID, after: str | None = None
+    ) -> AsyncGenerator[CallEvent]:
+        async for update in call_updates(info.context, call_id, after):
+            yield CallEvent.from_update(update)
+
+    @strawberry.subscription(description="Events of every call of the caller's account, replayed after `after`.")
+    async def live_calls(self, info: Info, after: str | None = None) -> AsyncGenerator[CallEvent]:
+        async for update in live_calls(info.context, after):
+            yield CallEvent.from_update(update)

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from datetime import date
+
+import strawberry
+
+from resolvers.fleet.route import route as resolve_route
+from resolvers.fleet.routes import routes as resolve_routes
+from resolvers.fleet.vehicles import vehicles as resolve_vehicles
+from schema.context import Info
+from schema.fleet.types import Route, RouteStatus, Vehicle
+from schema.pagination import Connection
+
+
+@strawberry.type
+class FleetQueries:
+    @strawberry.field
+    async def route(self, info: Info, id: strawberry.ID) -> Route | None:
+        found = await resolve_route(info.context, id=id)
+        return Route.from_record(found) if found else None
+
+    @strawberry.field(description="Routes of the caller's account, oldest first.")
+    async def routes(
+        self,
+        info: Info,
+        first: int = 20,
+        after: str | None = None,
+        status: RouteStatus | None = None,
+        date: date | None = None,
+        driver_id: strawberry.ID | None = None,
+    ) -> Connection[Route]:
+        found = await resolve_routes(
+            info.context, first=first, after=after, status=status.value if status else None, on=date,
+            driver_id=driver_id,
+        )
+        return Connection[Route].from_page(found, Route.from_record)
+
+    @strawberry.field
+    async def vehicles(
+        self, info: Info, first: int = 20, after: str | None = None, status: str | None = None
+    ) -> Connection[Vehicle]:
+        found = await resolve_vehicles(info.context, first=first, after=after, status=status)
+        return Connection[Vehicle].from_page(found, Vehicle.from_record)

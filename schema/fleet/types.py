@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from datasources.postgres.records import RouteRecord, StopRecord, VehicleRecord
+from resolvers.ids import encode
+from schema.accounts.types import User
+from schema.context import Info
+from schema.node import Node
+
+if TYPE_CHECKING:
+    from schema.leads.types import Lead
+
+
+@strawberry.enum
+class RouteStatus(Enum):
+    PLANNED = "planned"
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    CANCELED = "canceled"
+
+
+@strawberry.enum
+class StopStatus(Enum):
+    PENDING = "pending"
+    EN_ROUTE = "en_route"
+    ARRIVED = "arrived"
+    COMPLETED = "completed"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+@strawberry.enum
+class StopKind(Enum):
+    PICKUP = "pickup"
+    DELIVERY = "delivery"
+    VISIT = "visit"
+
+
+@strawberry.enum
+class VehicleKind(Enum):
+    VAN = "van"
+    TRUCK = "truck"
+    CAR = "car"
+    BIKE = "bike"
+
+
+@strawberry.type
+class Location:
+    latitude: float
+    longitude: float
+
+
+@strawberry.type
+class TimeWindow:
+    start: datetime | None
+    end: datetime | None
+
+
+@strawberry.type(description="A vehicle of the fleet (PostgreSQL).")
+class Vehicle(Node):
+    id: strawberry.ID
+    plate: str
+    name: str
+    kind: VehicleKind
+    capacity_kg: float
+    status: str
+    created_at: datetime
+
+    @classmethod
+    def from_record(cls, r: VehicleRecord) -> Vehicle:
+        return cls(
+            id=strawberry.ID(encode("Vehicle", r.id)), plate=r.plate, name=r.name, kind=VehicleKind(r.kind),
+            capacity_kg=r.capacity_kg, status=r.status, created_at=r.created_at,
+        )
+
+
+@strawberry.type(description="A planned day of driving: a driver, a vehicle and ordered stops (PostgreSQL).")
+class Route(Node):
+    id: strawberry.ID
+    number: str
+    name: str
+    status: RouteStatus
+    date: date
+    distance_km: float | None
+    duration_min: float | None
+    optimized: bool
+    created_at: datetime
+    record: strawberry.Private[RouteRecord]
+
+    @classmethod
+    def from_record(cls, r: RouteRecord) -> Route:
+        return cls(
+            id=strawberry.ID(encode("Route", r.id)), number=r.number, name=r.name, status=RouteStatus(r.status),
+            date=r.date, distance_km=r.distance_km, duration_min=r.duration_min, optimized=r.optimized,
+            created_at=r.created_at, record=r,
+        )
+
+    @strawberry.field
+    async def driver(self, info: Info) -> User | None:
+        if self.record.driver_id is None:
+            return None
+        found = await info.context.loaders.user.load((self.record.account_id, self.record.driver_id))
+        return User.from_record(found) if found else None
+
+    @strawberry.field
+    async def vehicle(self, info: Info) -> Vehicle | None:
+        if self.record.vehicle_id is None:
+            return None
+        found = await info.context.loaders.vehicle.load((self.record.account_id, self.record.vehicle_id))
+        return Vehicle.from_record(found) if found else None
+
+    @strawberry.field(description="The route's stops in visiting order.")
+    async def stops(self, info: Info) -> list[Stop]:
+        found = await info.context.loaders.stops_by_route.load((self.record.account_id, self.record.id))
+        return [Stop.from_record(s) for s in found]
+
+
+@strawberry.type(description="One visit of a route; `lead` crosses into MongoDB.")
+class Stop(Node):
+    id: strawberry.ID
+    sequence: int
+    kind: StopKind
+    address: str
+    location: Location
+    time_window: TimeWindow
+    eta: datetime | None
+    status: StopStatus
+    arrived_at: datetime | None
+    record: strawberry.Private[StopRecord]
+
+    @classmethod
+    def from_record(cls, r: StopRecord) -> Stop:
+        return cls(
+            id=strawberry.ID(encode("Stop", r.id)), sequence=r.sequence, kind=StopKind(r.kind), address=r.address,
+            location=Location(latitude=r.latitude, longitude=r.longitude),
+            time_window=TimeWindow(start=r.window_start, end=r.window_end), eta=r.eta,
+            status=StopStatus(r.status), arrived_at=r.arrived_at, record=r,
+        )
+
+    @strawberry.field
+    async def lead(self, info: Info) -> Annotated[Lead, strawberry.lazy("schema.leads.types")] | None:
+        from schema.leads.types import Lead
+
+        if self.record.lead_id is None:
+            return None
+        found = await info.context.loaders.lead.load((self.record.account_id, self.record.lead_id))
+        return Lead.from_record(found) if found else None
+
+    @strawberry.field
+    async def route(self, info: Info) -> Route | None:
+        found = await info.context.loaders.route.load((self.record.account_id, self.record.route_id))
+        return Route.from_record(found) if found else None
