@@ -1,0 +1,62 @@
+"""When a call ends: its log to MongoDB, its edge in the graph, its words in Chroma, the lead's contact facts.
+
+Every step is idempotent, so the outbox may run an archive again after a failure part-way through.
+"""
+
+from __future__ import annotations
+
+from datasources.calls.model import Call
+from datasources.mongo import calls as call_logs
+from datasources.mongo import leads
+from datasources.stores import Stores
+
+
+def conversation_text(call: Call) -> str:
+    """What Chroma indexes for a call: the transcript, else a summary of what happened."""
+    if call.transcript:
+        return "\n".join(call.transcript)
+    parts = [f"{call.direction} call ended {call.state}"]
+    if call.hangup_cause:
+        parts.append(f"hangup cause {call.hangup_cause}")
+    if call.answered_by:
+        parts.append(f"answered by {call.answered_by}")
+    if call.gathered:
+        parts.append(f"caller entered {call.gathered}")
+    return ", ".join(parts)
+
+
+async def archive(stores: Stores, call: Call, events: list[dict]) -> None:
+    fields = {
+        "lead_id": call.lead_id,
+        "direction": call.direction,
+        "from_number": call.from_number,
+        "to_number": call.to_number,
+        "state": call.state.value,
+        "started_at": call.started_at,
+        "answered_at": call.answered_at,
+        "ended_at": call.ended_at,
+        "duration_sec": call.duration_sec,
+        "hangup_cause": call.hangup_cause,
+        "hangup_source": call.hangup_source,
+        "answered_by": call.answered_by,
+        "recording_url": call.recording_url,
+        "transcript": "\n".join(call.transcript) or None,
+        "events": events,
+        "legs": [{"call_control_id": call.call_control_id, "call_session_id": call.call_session_id}],
+    }
+    contact_pending = await call_logs.upsert_call_log(account_id=call.account_id, call_id=call.id, fields=fields)
+    if call.lead_id is None:
+        return
+    if contact_pending:
+        # act, then mark: a crash in between counts the attempt twice rather than losing it
+        ended = call.ended_at or call.updated_at or call.started_at
+        if ended is not None:
+            await leads.record_contact(account_id=call.account_id, lead_id=call.lead_id, at=ended)
+        await call_logs.mark_contact_recorded(account_id=call.account_id, call_id=call.id)
+    await stores.graph.link_call(
+        account_id=call.account_id, lead_id=call.lead_id, call_id=call.id, state=call.state.value,
+        started_at=call.started_at.isoformat() if call.started_at else None,
+    )
+    await stores.vectors.upsert_conversation(
+        account_id=call.account_id, call_id=call.id, lead_id=call.lead_id, text=conversation_text(call)
+    )

@@ -1,0 +1,182 @@
+"""The call service: carrier webhooks in, outbound commands out, every change through the pure state machine."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from datasources.calls import store
+from datasources.calls.codec import dump_call, load_call
+from datasources.calls.model import Call, CallEvent, CallState, CarrierFailed, Refused
+from datasources.calls.store import Change, Json
+from datasources.mongo.records import LeadRecord
+from datasources.stores import Stores
+from voice import client_state, policy
+from voice.carriers.base import Carrier, CarrierError
+from voice.envelope import HANDLED
+from voice.state import apply
+
+log = logging.getLogger(__name__)
+
+
+def entry(kind: str, event_id: str, at: datetime, call: Call) -> Json:
+    """One stream entry: what happened and the call as it stands after it (less the ids of every event seen,
+    which only the stored call needs and which would make entries grow with the length of the call)."""
+    snapshot = dump_call(call)
+    del snapshot["seen"]
+    return {"type": kind, "event_id": event_id, "occurred_at": at.isoformat(), "call": snapshot}
+
+
+def _local_change(
+    kind: str, call_id: str, now: datetime, change: Callable[[Call], Call | None]
+) -> Callable[[Json | None], Change | None]:
+    """A change we make ourselves (not a carrier event), applied to the stored call if it is still live."""
+
+    def decide(current: Json | None) -> Change | None:
+        if current is None:
+            return None
+        call = load_call(current)
+        updated = change(call)
+        if updated is None or updated == call:
+            return None
+        updated = dataclasses.replace(updated, updated_at=max(filter(None, (call.updated_at, now))))
+        archive = updated.terminal and not call.terminal
+        event_id = f"local:{call_id}:{kind}:{uuid.uuid4().hex[:8]}"
+        return Change(dump_call(updated), entry(kind, event_id, now, updated), active=not updated.terminal,
+                      archive=archive)
+
+    return decide
+
+
+class CallService:
+    def __init__(
+        self,
+        stores: Stores,
+        carrier: Carrier,
+        *,
+        from_number: str,
+        archive_wakeup: asyncio.Event | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.stores = stores
+        self.carrier = carrier
+        self.from_number = from_number
+        self.archive_wakeup = archive_wakeup
+        self.clock = clock
+
+    # -- carrier webhooks ---------------------------------------------------------------------------------
+
+    async def handle(self, event: CallEvent, body: bytes) -> str:
+        """`applied`, `duplicate`, `ignored` (a type we do not act on) or `unmatched` (no call of ours)."""
+        redis = self.stores.redis
+        if event.type not in HANDLED:
+            await store.record_unmatched(redis, event_type=event.type, event_id=event.id, body=body)
+            return "ignored"
+        target = client_state.decode(event.payload.get("client_state"))
+        if target is None and event.call_control_id:
+            found = await store.call_of_control_id(redis, call_control_id=event.call_control_id)
+            target = (found[1], found[0]) if found else None
+        if target is None:
+            await store.record_unmatched(redis, event_type=event.type, event_id=event.id, body=body)
+            return "unmatched"
+        call_id, account_id = target
+
+        def decide(current: Json | None) -> Change | None:
+            # an event may arrive before our own record of the dial: it starts the call from what it knows
+            before = load_call(current) if current else Call(id=call_id, account_id=account_id)
+            after = apply(before, event)
+            if after == before:
+                return None
+            return Change(dump_call(after), entry(event.type, event.id, event.occurred_at, after),
+                          active=not after.terminal, archive=after.terminal and not before.terminal)
+
+        applied = await store.transact(redis, account_id=account_id, call_id=call_id, event_id=event.id, decide=decide)
+        if applied is None:
+            return "duplicate"
+        if event.type == "call.initiated" and event.call_control_id:
+            await store.remember_control_id(
+                redis, call_control_id=event.call_control_id, account_id=account_id, call_id=call_id
+            )
+        if applied.archive_queued:
+            self._wake_archiver()
+        return "applied"
+
+    def _wake_archiver(self) -> None:
+        if self.archive_wakeup is not None:
+            self.archive_wakeup.set()
+
+    # -- outbound ----------------------------------------------------------------------------------------
+
+    async def start_call(
+        self, *, account_id: int, lead: LeadRecord, agent_id: int | None
+    ) -> Call | Refused | CarrierFailed:
+        now = self.clock()
+        reason = policy.refusal(
+            consent_to_call=lead.consent.call, do_not_call=lead.do_not_call, timezone=lead.timezone, now=now
+        )
+        if reason is not None:
+            return Refused(reason)
+        call = Call(
+            id=uuid.uuid4().hex, account_id=account_id, lead_id=lead.id, agent_id=agent_id, state=CallState.queued,
+            direction="outbound", from_number=self.from_number, to_number=lead.phone, updated_at=now,
+        )
+
+        def create(current: Json | None) -> Change | None:
+            if current is not None:
+                return None
+            return Change(dump_call(call), entry("call.queued", f"local:{call.id}:queued", now, call), active=True)
+
+        redis = self.stores.redis
+        await store.transact(redis, account_id=account_id, call_id=call.id, event_id=None, decide=create)
+        try:
+            dialed = await self.carrier.dial(
+                to=lead.phone, from_=self.from_number,
+                client_state=client_state.encode(call_id=call.id, account_id=account_id),
+                command_id=str(uuid.uuid4()),
+            )
+        except CarrierError as exc:
+            ended = self.clock()
+
+            def failed(c: Call) -> Call | None:
+                if c.terminal:
+                    return None
+                return dataclasses.replace(c, state=CallState.failed, hangup_cause="dial_failed", ended_at=ended)
+
+            await store.transact(redis, account_id=account_id, call_id=call.id, event_id=None,
+                                 decide=_local_change("call.dial_failed", call.id, ended, failed))
+            self._wake_archiver()
+            return CarrierFailed(exc.reason)
+        await store.remember_control_id(
+            redis, call_control_id=dialed.call_control_id, account_id=account_id, call_id=call.id
+        )
+
+        def with_control_id(c: Call) -> Call | None:
+            # the carrier's call.initiated may have got here first and filled it in already
+            if c.call_control_id:
+                return None
+            session = c.call_session_id or dialed.call_session_id
+            return dataclasses.replace(c, call_control_id=dialed.call_control_id, call_session_id=session)
+
+        applied = await store.transact(redis, account_id=account_id, call_id=call.id, event_id=None,
+                                       decide=_local_change("call.dialed", call.id, self.clock(), with_control_id))
+        if applied is not None:
+            return load_call(applied.call)
+        [current] = await store.calls_by_ids(redis, account_id=account_id, ids=[call.id])
+        return load_call(current) if current else call
+
+    async def command(self, call: Call, action: str, **arguments: Any) -> CarrierFailed | None:
+        """hang_up / transfer / speak on a live call; the carrier's webhooks then move the call."""
+        if call.call_control_id is None:
+            return CarrierFailed("the carrier has not confirmed this call yet; try again in a moment")
+        try:
+            await getattr(self.carrier, action)(
+                call_control_id=call.call_control_id, command_id=str(uuid.uuid4()), **arguments
+            )
+        except CarrierError as exc:
+            return CarrierFailed(exc.reason)
+        return None
