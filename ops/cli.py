@@ -1,0 +1,142 @@
+"""`switchboard`: serve, migrate, seed, check and export-schema."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ops.settings import Settings
+
+app = typer.Typer(help="Switchboard: one GraphQL API over five stores.", no_args_is_help=True)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Folder for the embedded stores' data (default ./.switchboard)."),
+]
+
+
+def _settings(data_dir: Path | None = None) -> Settings:
+    settings = Settings()
+    if data_dir is not None:
+        settings.data_dir = data_dir
+    return settings
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    data_dir: DataDir = None,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
+) -> None:
+    """Start the API. Stores without a URL in the environment run embedded under the data folder."""
+    import uvicorn
+
+    from ops.app import create_app
+    from ops.logging import configure
+
+    settings = _settings(data_dir)
+    configure(settings.log_level, json=settings.is_production or not sys.stderr.isatty())
+    embedded = [
+        name for name, url in (("PostgreSQL", settings.postgres_url), ("MongoDB", settings.mongodb_uri),
+                               ("Neo4j", settings.neo4j_uri), ("Redis", settings.redis_url),
+                               ("Chroma", settings.chroma_url)) if not url
+    ]
+    if embedded:
+        typer.echo(f"Embedded stores under {settings.data_dir.resolve()}: {', '.join(embedded)}", err=True)
+    typer.echo(f"GraphiQL: http://{host}:{port}/graphql  (health: /health, metrics: /metrics)", err=True)
+    if "SIMULATOR_TARGET" not in os.environ:
+        # the simulated carrier posts its webhooks back to this server
+        settings.simulator_target = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, lifespan="on", ws="websockets-sansio")
+
+
+def _run(settings: Settings, work):  # noqa: ANN001, ANN202
+    """Runs `work(stores)` over freshly opened stores; a misconfigured store URL is a one-line error."""
+    try:
+        return asyncio.run(_with_stores(settings, work))
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+async def _with_stores(settings: Settings, work):  # noqa: ANN001, ANN202
+    from ops.stores import open_all
+
+    async with AsyncExitStack() as exits:
+        stores, _ = await open_all(settings, exits)
+        return await work(stores)
+
+
+@app.command()
+def migrate(data_dir: DataDir = None) -> None:
+    """Apply the PostgreSQL migrations (Alembic) up to the newest."""
+    from ops import migrate as migrations
+
+    async def work(stores):  # noqa: ANN001, ANN202
+        await migrations.upgrade(stores.db.engine)
+        return await migrations.current(stores.db.engine)
+
+    revision = _run(_settings(data_dir), work)
+    typer.echo(f"PostgreSQL schema at revision {revision}")
+
+
+@app.command()
+def seed(
+    data_dir: DataDir = None,
+    leads: Annotated[int, typer.Option(help="Leads in the main demo account.")] = 300,
+) -> None:
+    """Replace the demo accounts in every store with fresh demo data."""
+    from ops import migrate as migrations
+    from ops.seed import seed_demo
+
+    async def work(stores):  # noqa: ANN001, ANN202
+        await migrations.upgrade(stores.db.engine)
+        return await seed_demo(stores, leads=leads, progress=lambda line: typer.echo(line, err=True))
+
+    ids = _run(_settings(data_dir), work)
+    typer.echo(f"Seeded demo accounts {ids}")
+
+
+@app.command()
+def check(data_dir: DataDir = None) -> None:
+    """Ping every store; exit 0 when all answer, 1 otherwise."""
+    from ops.health import check_all
+
+    checks = _run(_settings(data_dir), check_all)
+    for c in checks:
+        typer.echo(f"{c.store:<11} {'up' if c.up else 'DOWN':<5} {c.latency_ms:8.2f} ms  {c.error or ''}")
+    raise typer.Exit(0 if all(c.up for c in checks) else 1)
+
+
+@app.command("export-schema")
+def export_schema(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Print the GraphQL schema (SDL)."""
+    from schema.root import build_schema
+
+    sdl = build_schema().as_str() + "\n"
+    if output is None:
+        sys.stdout.write(sdl)
+    else:
+        output.write_text(sdl)
+
+
+def _register_simulate() -> None:
+    from ops.simulate import app as simulate
+
+    app.add_typer(simulate, name="simulate")
+
+
+_register_simulate()
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,96 @@
+"""The GraphQL endpoint: Strawberry's ASGI view with our context, orjson encoding, caches and limits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+import strawberry
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.extensions.disable_introspection import DisableIntrospection
+
+import schema.root
+from datasources.instrument import StoreStats, collecting
+from datasources.stores import Stores
+from ops.graphiql import graphiql_html
+from ops.settings import Settings
+from resolvers.context import RequestContext, build_context
+from resolvers.errors import InputError
+from resolvers.principal import Principal
+
+MAX_DEPTH = 12
+MAX_ALIASES = 30
+MAX_TOKENS = 4000
+
+
+class StoreStatsExtension(SchemaExtension):
+    """Puts per-store round trips and time into `extensions.stores` of each response."""
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context.context
+        stats = context.stats = StoreStats()
+        with collecting(stats):
+            yield
+
+    def get_results(self) -> dict[str, Any]:
+        stats = self.execution_context.context.stats
+        return {"stores": stats.as_dict()} if stats is not None else {}
+
+
+def _expected(error: Any) -> bool:
+    """Errors we raise on purpose (bad input, validation) stay visible when production masks the rest."""
+    return isinstance(error.original_error, InputError) or error.original_error is None
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    """The schema with this deployment's extensions: limits always, caches and stats by setting."""
+    extensions: list[Any] = [
+        QueryDepthLimiter(max_depth=MAX_DEPTH),
+        MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        MaxTokensLimiter(max_token_count=MAX_TOKENS),
+    ]
+    if settings.document_cache_size:
+        size = settings.document_cache_size
+        extensions += [ParserCache(maxsize=size), ValidationCache(maxsize=size)]
+    if settings.debug_stats:
+        extensions.append(StoreStatsExtension)
+    if settings.is_production:
+        extensions += [DisableIntrospection(), MaskErrors(should_mask_error=lambda e: not _expected(e))]
+    return schema.root.build_schema(extensions)
+
+
+class GraphQLApp(GraphQL):
+    def __init__(self, schema: strawberry.Schema, settings: Settings) -> None:
+        super().__init__(schema, graphql_ide="graphiql" if settings.graphiql_enabled else None)
+        self.settings = settings
+        self._graphiql = graphiql_html()
+
+    async def get_context(  # type: ignore[override]
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> RequestContext:
+        stores: Stores = request.state.stores
+        principal: Principal = request.state.principal
+        voice = request.state.voice
+        return build_context(
+            stores, principal, max_page_size=self.settings.max_page_size, calls=voice.service, events=voice.broker
+        )
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return HTMLResponse(self._graphiql)
+
+    def encode_json(self, data: object) -> str:
+        # str, not bytes: Strawberry sends bytes over WebSocket as binary frames, which GraphQL clients refuse
+        return orjson.dumps(data).decode()

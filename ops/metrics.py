@@ -1,0 +1,67 @@
+"""Prometheus metrics: store round trips (fed by datasources.instrument) and HTTP requests."""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from datasources import instrument
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.store_seconds = Histogram(
+            "switchboard_store_round_trip_seconds", "Time of one call to a store", ["store", "operation"],
+            registry=self.registry, buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+        )
+        self.http_requests = Counter(
+            "switchboard_http_requests_total", "HTTP requests", ["method", "path", "status"], registry=self.registry
+        )
+        self.http_seconds = Histogram(
+            "switchboard_http_request_seconds", "HTTP request time", ["method", "path"], registry=self.registry
+        )
+        instrument.add_observer(self.observe_store)
+
+    def observe_store(self, store: str, operation: str, seconds: float) -> None:
+        self.store_seconds.labels(store, operation).observe(seconds)
+
+    def close(self) -> None:
+        instrument.remove_observer(self.observe_store)
+
+    async def endpoint(self, request: Request) -> Response:
+        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+class MetricsMiddleware:
+    """Pure ASGI (no BaseHTTPMiddleware), so streaming and WebSocket traffic pass through untouched."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics, paths: frozenset[str]) -> None:
+        self.app = app
+        self.metrics = metrics
+        # only the app's own routes become label values: arbitrary request paths would grow the series without bound
+        self.paths = paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"] if scope["path"] in self.paths else "other"
+        status = 500
+        started = time.perf_counter()
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            self.metrics.http_requests.labels(scope["method"], path, str(status)).inc()
+            self.metrics.http_seconds.labels(scope["method"], path).observe(time.perf_counter() - started)

@@ -1,0 +1,57 @@
+"""POST /webhooks/telnyx: verify, parse, apply, answer fast. Nothing is stored for a rejected request."""
+
+from __future__ import annotations
+
+import time
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse
+
+from ops.voice import Voice
+from voice.envelope import MAX_BODY, EnvelopeError, parse
+from voice.signature import SignatureError, verify
+
+
+def _error(status: int, reason: str) -> JSONResponse:
+    return JSONResponse({"error": reason}, status_code=status)
+
+
+async def _body(request: Request) -> bytes | None:
+    """The raw body, or None once it passes MAX_BODY (read no further)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def telnyx(request: Request) -> JSONResponse:
+    voice: Voice = request.state.voice
+    try:
+        body = await _body(request)
+    except ClientDisconnect:
+        return _error(400, "the request body was cut off")
+    if body is None:
+        return _error(413, f"body larger than {MAX_BODY} bytes")
+    try:
+        verify(
+            public_key=voice.public_key,
+            signature=request.headers.get("telnyx-signature-ed25519"),
+            timestamp=request.headers.get("telnyx-timestamp"),
+            body=body,
+            now=time.time(),
+            tolerance=request.app.state.settings.webhook_tolerance,
+        )
+    except SignatureError as exc:
+        return _error(401, str(exc))
+    try:
+        event = parse(body)
+    except EnvelopeError as exc:
+        return _error(400, str(exc))
+    outcome = await voice.service.handle(event, body)
+    return JSONResponse({"status": outcome, "event_id": event.id})
