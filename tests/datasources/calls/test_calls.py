@@ -1,0 +1,112 @@
+"""Call state and event streams against a real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from redis.asyncio import Redis
+
+from datasources.calls import store
+from datasources.calls.broker import Entry, Overflow, StreamBroker
+from datasources.calls.store import Change, Json
+from datasources.redis import keys, open_redis
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = open_redis(redis_url)
+    yield client
+    await client.aclose()
+
+
+def bump(kind: str) -> Callable[[Json | None], Change]:
+    def decide(call: Json | None) -> Change:
+        count = (call or {"n": 0})["n"] + 1
+        return Change(call={"n": count}, entry={"type": kind, "n": count}, active=True)
+
+    return decide
+
+
+async def test_concurrent_updates_of_one_call_all_land(redis_url: str, redis: Redis) -> None:
+    """Four clients (as four replicas would) race on one call: optimistic retries lose no update."""
+    account = random.randint(1, 2**40)
+    clients = [open_redis(redis_url) for _ in range(4)]
+    try:
+        await asyncio.gather(
+            *(
+                store.transact(clients[i % 4], account_id=account, call_id="c1", event_id=f"e{account}-{i}",
+                               decide=bump("x"))
+                for i in range(40)
+            )
+        )
+    finally:
+        for client in clients:
+            await client.aclose()
+    [call] = await store.calls_by_ids(redis, account_id=account, ids=["c1"])
+    assert call == {"n": 40}
+    assert await redis.xlen(keys.call_stream(account, "c1")) == 40
+    assert await redis.xlen(keys.account_stream(account)) == 40
+
+
+async def test_a_duplicate_event_id_changes_nothing(redis: Redis) -> None:
+    account = random.randint(1, 2**40)
+    first = await store.transact(redis, account_id=account, call_id="c", event_id=f"dup{account}", decide=bump("a"))
+    again = await store.transact(redis, account_id=account, call_id="c", event_id=f"dup{account}", decide=bump("a"))
+    assert first is not None and again is None
+    assert await redis.xlen(keys.call_stream(account, "c")) == 1
+    assert await store.active_call_ids(redis, account_id=account) == ["c"]
+
+
+async def collect(stream: AsyncIterator[Entry], n: int) -> list[Entry]:
+    out = []
+    async for entry in stream:
+        out.append(entry)
+        if len(out) == n:
+            break
+    return out
+
+
+async def test_replay_then_live_without_gap_or_duplicate(redis_url: str, redis: Redis) -> None:
+    account = random.randint(1, 2**40)
+    broker = StreamBroker(open_redis(redis_url), sweep_seconds=0.2)
+    await broker.start()
+    try:
+        applied = [
+            await store.transact(redis, account_id=account, call_id="c", event_id=None, decide=bump("early"))
+            for _ in range(3)
+        ]
+        cursor = applied[0].account_cursor if applied[0] else None
+        stream = broker.subscribe(account, keys.account_stream(account), after=cursor)
+        reader = asyncio.create_task(collect(stream, 5))
+        await asyncio.sleep(0.05)
+        for _ in range(3):
+            await store.transact(redis, account_id=account, call_id="c", event_id=None, decide=bump("late"))
+        got = await asyncio.wait_for(reader, 5)
+        assert [e.event["n"] for e in got] == [2, 3, 4, 5, 6]
+        live = broker.subscribe(account, keys.account_stream(account), after=None)
+        live_reader = asyncio.create_task(collect(live, 1))
+        await asyncio.sleep(0.05)
+        await store.transact(redis, account_id=account, call_id="c", event_id=None, decide=bump("new"))
+        assert [e.event["n"] for e in await asyncio.wait_for(live_reader, 5)] == [7]
+    finally:
+        await broker.close()
+        await broker.redis.aclose()
+
+
+async def test_a_slow_subscriber_is_closed_with_a_reason(redis_url: str, redis: Redis) -> None:
+    account = random.randint(1, 2**40)
+    broker = StreamBroker(open_redis(redis_url), max_queue=5)
+    await broker.start()
+    try:
+        stream = broker.subscribe(account, keys.account_stream(account), after="0")
+        for _ in range(10):
+            await store.transact(redis, account_id=account, call_id="c", event_id=None, decide=bump("x"))
+        with pytest.raises(Overflow, match="resubscribe with after: "):
+            async for _ in stream:
+                await asyncio.sleep(0.05)
+    finally:
+        await broker.close()
+        await broker.redis.aclose()

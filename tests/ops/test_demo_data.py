@@ -1,0 +1,21 @@
+from datetime import UTC, datetime, timedelta
+
+from ops.demo_data import demo_account
+from voice.policy import refusal
+
+
+def test_some_demo_leads_are_callable_at_any_hour() -> None:
+    leads = demo_account("Acme", "acme", leads=300, routes=0, seed=7).leads
+    midnight = datetime(2026, 11, 22, tzinfo=UTC)
+    for hour in range(24):
+        now = midnight + timedelta(hours=hour)
+        callable_now = [
+            lead for lead in leads
+            if refusal(consent_to_call=bool(lead.consent.get("call")), do_not_call=lead.do_not_call,
+                       timezone=lead.timezone, now=now) is None
+        ]
+        assert len(callable_now) >= 10, hour
+
+
+def test_demo_data_is_deterministic() -> None:
+    assert demo_account("A", "a", leads=20, routes=2, seed=1) == demo_account("A", "a", leads=20, routes=2, seed=1)

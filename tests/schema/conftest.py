@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.client import GraphQL
+
+
+@pytest.fixture(scope="session")
+def gql(app_gql: GraphQL) -> GraphQL:
+    return app_gql

@@ -1,0 +1,243 @@
+"""Live calls end to end: startCall through the simulated carrier, signed webhooks into the real endpoint,
+state in Redis, events to GraphQL subscribers over WebSocket, the archive in MongoDB, the graph and Chroma."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from gql import Client, GraphQLRequest
+from gql.transport.websockets import WebsocketsTransport
+
+from ops.voice import DEV_KEY_FILE
+from resolvers.ids import decode
+from tests.client import GraphQL
+from tests.servers import AppServer
+from voice.client_state import encode
+from voice.signature import load_private_key
+from voice.simulator import envelope, signed_headers
+
+_phones = itertools.count(2000)
+LEAD = """mutation($input: CreateLeadInput!) { createLead(input: $input) { ... on LeadPayload { lead { id } } } }"""
+START = """mutation($id: ID!) { startCall(leadId: $id) { __typename
+  ... on CallPayload { call { id state live lead { id } agent { role } } }
+  ... on CallRefusedError { field message } ... on NotFoundError { field message } } }"""
+LIVE = """subscription($after: String) { liveCalls(after: $after) { cursor type occurredAt
+  call { id state live answeredBy hangupCause lead { id fullName } } } }"""
+UPDATES = """subscription($id: ID!, $after: String) { callUpdates(callId: $id, after: $after) { cursor type
+  call { id state live } } }"""
+COMMAND = """mutation($id: ID!{args}) {{ {name}(callId: $id{pass_}) {{ __typename ... on CallPayload {{ call {{ id }} }}
+  ... on ValidationError {{ field message }} ... on ConflictError {{ field message }} }} }}"""
+
+
+def daytime_zone() -> str:
+    """A fixed-offset zone where it is now early afternoon, so calling hours always allow the call."""
+    offset = (13 - datetime.now(UTC).hour) % 24
+    offset = offset - 24 if offset > 14 else offset
+    return "UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"
+
+
+def night_zone() -> str:
+    offset = (2 - datetime.now(UTC).hour) % 24
+    offset = offset - 24 if offset > 14 else offset
+    return "UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"
+
+
+async def new_lead(gql: GraphQL, *, last_digit: int = 0, **fields: Any) -> str:
+    phone = f"+1415556{next(_phones) % 1000:03d}{last_digit}"
+    data = {"firstName": "Caller", "phone": phone, "consent": {"call": True}, "timezone": daytime_zone(), **fields}
+    made = await gql.query(LEAD, input=data)
+    return made["createLead"]["lead"]["id"]
+
+
+def ws_client(app: AppServer) -> Client:
+    # gql waits close_timeout for a server `complete` after its own; graphql-transport-ws sends none
+    return Client(transport=WebsocketsTransport(url=app.ws, close_timeout=0.5), fetch_schema_from_transport=False)
+
+
+async def collect_until_end(app: AppServer, document: str, call_of: Any, variables: dict[str, Any],
+                            ready: asyncio.Event, timeout: float = 20) -> list[dict[str, Any]]:
+    """Events from a subscription until the call `call_of(event)` reaches a terminal state."""
+    events: list[dict[str, Any]] = []
+
+    async def run() -> None:
+        async with ws_client(app) as session:
+            stream = session.subscribe(GraphQLRequest(document, variable_values=variables))
+            ready.set()
+            async for result in stream:
+                event = next(iter(result.values()))
+                events.append(event)
+                call = call_of(event)
+                if call is not None and not call["live"]:
+                    return
+
+    await asyncio.wait_for(run(), timeout)
+    return events
+
+
+async def test_start_call_streams_live_events_and_archives(app_server: AppServer, gql: GraphQL) -> None:
+    lead = await new_lead(gql, last_digit=0)
+    ready = asyncio.Event()
+    call_ids: list[str] = []
+
+    def mine(event: dict[str, Any]) -> dict[str, Any] | None:
+        return event["call"] if event["call"]["id"] in call_ids else None
+
+    watcher = asyncio.create_task(collect_until_end(app_server, LIVE, mine, {"after": None}, ready))
+    await asyncio.wait_for(ready.wait(), 10)
+    await asyncio.sleep(0.3)  # the server registers the subscription
+    started = (await gql.query(START, id=lead))["startCall"]
+    assert started["__typename"] == "CallPayload", started
+    call_ids.append(started["call"]["id"])
+    assert started["call"]["lead"] == {"id": lead} and started["call"]["agent"] == {"role": "OWNER"}
+    events = [e for e in await watcher if e["call"]["id"] in call_ids]
+    types = [e["type"] for e in events]
+    assert types[0] in ("call.queued", "call.dialed", "call.initiated")
+    assert "call.answered" in types and types[-1] == "call.hangup"
+    assert events[-1]["call"]["state"] == "COMPLETED" and events[-1]["call"]["answeredBy"] == "human"
+    cursors = [e["cursor"] for e in events]
+    assert len(cursors) == len(set(cursors)), "no event is delivered twice"
+
+    # the archive lands in MongoDB (call log, lead contact), the graph and Chroma
+    deadline = time.monotonic() + 15
+    while True:
+        data = await gql.query(
+            "query($id: ID!) { lead(id: $id) { contactAttempts lastContactedAt liveCall { id } "
+            "calls(first: 5) { edges { node { id state hangupCause } } } } }", id=lead
+        )
+        if data["lead"]["calls"]["edges"] or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.3)
+    assert [e["node"]["id"] for e in data["lead"]["calls"]["edges"]] == call_ids
+    assert data["lead"]["contactAttempts"] == 1 and data["lead"]["lastContactedAt"]
+    assert data["lead"]["liveCall"] is None
+    call = await gql.query("query($id: ID!) { call(id: $id) { state durationSec } }", id=call_ids[0])
+    assert call["call"]["state"] == "COMPLETED"
+
+
+@pytest.mark.parametrize(("digit", "state"), [(6, "VOICEMAIL"), (7, "BUSY"), (8, "NO_ANSWER")])
+async def test_simulated_outcomes(app_server: AppServer, gql: GraphQL, digit: int, state: str) -> None:
+    lead = await new_lead(gql, last_digit=digit)
+    started = (await gql.query(START, id=lead))["startCall"]
+    call_id = started["call"]["id"]
+    ready = asyncio.Event()
+    events = await collect_until_end(
+        app_server, UPDATES, lambda e: e["call"], {"id": call_id, "after": "0"},
+        ready,
+    )
+    assert events[-1]["call"]["state"] == state
+
+
+async def test_refusals_dial_nothing(gql: GraphQL) -> None:
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"doNotCall": True}, "do-not-call"),
+        ({"consent": {"call": False}}, "not consented"),
+        ({"timezone": night_zone()}, "outside calling hours"),
+    ]
+    for fields, reason in cases:
+        lead = await new_lead(gql, **fields)
+        refused = (await gql.query(START, id=lead))["startCall"]
+        assert refused["__typename"] == "CallRefusedError" and reason in refused["message"], refused
+        data = await gql.query("query($id: ID!) { lead(id: $id) { liveCall { id } } }", id=lead)
+        assert data["lead"]["liveCall"] is None
+    active = await gql.query("{ activeCalls { lead { id } } }")
+    assert lead not in [c["lead"]["id"] for c in active["activeCalls"] if c["lead"]]
+
+
+def dev_key(store_env: dict[str, str]) -> Any:
+    return load_private_key((Path(store_env["SWITCHBOARD_DATA_DIR"]) / DEV_KEY_FILE).read_text())
+
+
+async def test_signed_webhooks_reach_subscribers_once(
+    app_server: AppServer, gql: GraphQL, store_env: dict[str, str]
+) -> None:
+    lead = await new_lead(gql, last_digit=0)
+    call = (await gql.query(START, id=lead))["startCall"]["call"]
+    account_id = int(decode((await gql.query("{ account { id } }"))["account"]["id"])[1])
+    raw_call_id = decode(call["id"])[1]
+    body = envelope(
+        "call.hangup",
+        {"call_control_id": "v3:manual", "client_state": encode(call_id=raw_call_id, account_id=account_id),
+         "hangup_cause": "normal_clearing", "hangup_source": "caller"},
+        event_id="manual-hangup-" + raw_call_id,
+    )
+    key = dev_key(store_env)
+    url = f"{app_server.url}/webhooks/telnyx"
+    async with httpx.AsyncClient() as http:
+        first = await http.post(url, content=body, headers=signed_headers(key, body))
+        second = await http.post(url, content=body, headers=signed_headers(key, body))
+        assert first.status_code == second.status_code == 200
+        assert {first.json()["status"], second.json()["status"]} <= {"applied", "duplicate"}
+        assert second.json()["status"] == "duplicate"
+    ready = asyncio.Event()
+    events = await collect_until_end(app_server, UPDATES, lambda e: e["call"],
+                                     {"id": call["id"], "after": "0"}, ready)
+    manual = [e for e in events if e["type"] == "call.hangup"]
+    assert len(manual) == 1 and events[-1]["call"]["state"] == "COMPLETED"
+
+
+async def test_webhook_rejections_store_nothing(app_server: AppServer, store_env: dict[str, str]) -> None:
+    key = dev_key(store_env)
+    url = f"{app_server.url}/webhooks/telnyx"
+    good = envelope("call.initiated", {"call_control_id": "v3:nobody"}, event_id="reject-test")
+    async with httpx.AsyncClient() as http:
+        unsigned = await http.post(url, content=good, headers={"content-type": "application/json"})
+        assert unsigned.status_code == 401 and "telnyx-signature-ed25519" in unsigned.json()["error"]
+        tampered = await http.post(url, content=good.replace(b"nobody", b"nobodz"), headers=signed_headers(key, good))
+        assert tampered.status_code == 401
+        stale = await http.post(url, content=good, headers=signed_headers(key, good, now=time.time() - 3600))
+        assert stale.status_code == 401
+        broken = b'{"data": {"id": 1}}'
+        malformed = await http.post(url, content=broken, headers=signed_headers(key, broken))
+        assert malformed.status_code == 400 and malformed.json()["error"]
+        huge = orjson.dumps({"data": {"pad": "x" * 300_000}})
+        too_big = await http.post(url, content=huge, headers=signed_headers(key, huge))
+        assert too_big.status_code == 413
+        other = envelope("call.cost", {"call_control_id": "v3:nobody"})
+        ignored = await http.post(url, content=other, headers=signed_headers(key, other))
+        assert ignored.status_code == 200 and ignored.json()["status"] == "ignored"
+        unknown = await http.post(url, content=good, headers=signed_headers(key, good))
+        assert unknown.status_code == 200 and unknown.json()["status"] == "unmatched"
+
+
+async def test_agent_commands_on_a_live_call(app_server: AppServer, gql: GraphQL) -> None:
+    """A number ending in 9 stays on the line: speak, transfer, then hang up, each moving the call by webhook."""
+    lead = await new_lead(gql, last_digit=9)
+    call_id = (await gql.query(START, id=lead))["startCall"]["call"]["id"]
+    state = "QUEUED"
+    deadline = time.monotonic() + 10
+    while state != "ANSWERED" and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+        state = (await gql.query("query($id: ID!) { call(id: $id) { state } }", id=call_id))["call"]["state"]
+    assert state == "ANSWERED"
+    live = await gql.query("query($id: ID!) { lead(id: $id) { liveCall { id } } }", id=lead)
+    assert live["lead"]["liveCall"] == {"id": call_id}
+
+    speak = COMMAND.format(args=", $text: String!", name="speak", pass_=", text: $text")
+    transfer = COMMAND.format(args=", $to: String!", name="transferCall", pass_=", to: $to")
+    hang_up = COMMAND.format(args="", name="hangUpCall", pass_="")
+    assert (await gql.query(speak, id=call_id, text="Hello from Switchboard"))["speak"]["__typename"] == "CallPayload"
+    bad = (await gql.query(transfer, id=call_id, to="not a number"))["transferCall"]
+    assert bad["__typename"] == "ValidationError" and bad["field"] == "to"
+    moved = (await gql.query(transfer, id=call_id, to="+14155550100"))["transferCall"]
+    assert moved["__typename"] == "CallPayload"
+    ready = asyncio.Event()
+    watcher = asyncio.create_task(collect_until_end(
+        app_server, UPDATES, lambda e: e["call"], {"id": call_id, "after": "0"}, ready
+    ))
+    await asyncio.wait_for(ready.wait(), 10)
+    await asyncio.sleep(0.5)  # speak and transfer webhooks land before the hangup
+    assert (await gql.query(hang_up, id=call_id))["hangUpCall"]["__typename"] == "CallPayload"
+    events = await watcher
+    types = [e["type"] for e in events]
+    assert {"call.speak.started", "call.speak.ended", "call.bridged"} <= set(types)
+    assert types[-1] == "call.hangup" and events[-1]["call"]["state"] == "COMPLETED"
+    again = (await gql.query(hang_up, id=call_id))["hangUpCall"]
+    assert again["__typename"] == "ConflictError" and "already ended" in again["message"]

@@ -1,0 +1,211 @@
+"""Envelope parsing, against the webhook schemas copied from Telnyx's OpenAPI description; client_state."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from voice import client_state
+from voice.envelope import HANDLED, MAX_BODY, EnvelopeError, parse
+
+TELNYX = Path(__file__).resolve().parents[1] / "fixtures" / "telnyx"
+SCHEMAS: dict[str, Any] = json.loads((TELNYX / "webhooks.json").read_text())["events"]
+EXAMPLES = sorted((TELNYX / "events").glob("*.json"))
+TYPES: dict[str, type | tuple[type, ...]] = {
+    "null": type(None), "boolean": bool, "string": str, "number": (int, float), "array": list, "object": dict,
+}  # fmt: skip
+KEYWORDS = {"type", "properties", "required", "items", "enum", "format"}  # all the copied schemas use
+
+
+def violations(schema: dict[str, Any], value: Any, at: str = "$") -> list[str]:
+    """The subset of JSON Schema the copied webhook schemas use; `format` is annotation only, as by default."""
+    unknown = set(schema) - KEYWORDS
+    assert not unknown, f"{at}: the validator does not know {sorted(unknown)}"
+    found: list[str] = []
+    if "type" in schema:
+        names = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        ok = any(
+            (isinstance(value, int) and not isinstance(value, bool)) if name == "integer"
+            else isinstance(value, TYPES[name]) and not (name == "number" and isinstance(value, bool))
+            for name in names
+        )  # fmt: skip
+        if not ok:
+            return [f"{at}: {type(value).__name__} is not {names}"]
+    if "enum" in schema and value not in schema["enum"]:
+        found.append(f"{at}: {value!r} not in {schema['enum']}")
+    if isinstance(value, dict):
+        found += [f"{at}: {name} is required" for name in schema.get("required", []) if name not in value]
+        for name, sub in schema.get("properties", {}).items():
+            if name in value:
+                found += violations(sub, value[name], f"{at}.{name}")
+    if isinstance(value, list) and "items" in schema:
+        for index, item in enumerate(value):
+            found += violations(schema["items"], item, f"{at}[{index}]")
+    return found
+
+
+def example(event_type: str) -> dict[str, Any]:
+    return json.loads((TELNYX / "events" / f"{event_type}.json").read_text())
+
+
+def body(document: Any) -> bytes:
+    return json.dumps(document).encode()
+
+
+def test_one_example_and_one_schema_per_handled_type() -> None:
+    assert {path.stem for path in EXAMPLES} == set(HANDLED) == set(SCHEMAS)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.stem)
+def test_each_example_validates_against_its_schema(path: Path) -> None:
+    document = json.loads(path.read_text())
+    assert violations(SCHEMAS[path.stem]["schema"], document) == []
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.stem)
+def test_each_example_parses(path: Path) -> None:
+    raw = path.read_bytes()
+    data = json.loads(raw)["data"]
+    event = parse(raw)
+    assert event.id == data["id"]
+    assert event.type == path.stem == data["event_type"]
+    assert event.payload == data["payload"]
+    assert event.occurred_at.tzinfo is UTC
+    assert event.occurred_at == datetime.fromisoformat(data["occurred_at"])
+    assert event.type in HANDLED
+
+
+def test_the_validator_is_not_vacuous() -> None:
+    schema = SCHEMAS["call.hangup"]["schema"]
+    document = example("call.hangup")
+    document["data"]["payload"]["hangup_cause"] = "gremlins"
+    document["data"]["payload"]["from"] = 13125550100
+    document["data"]["payload"]["custom_headers"] = [{"name": "X-Lead"}]
+    assert violations(schema, document) == [
+        "$.data.payload.custom_headers[0]: value is required",
+        "$.data.payload.from: int is not ['string']",
+        "$.data.payload.hangup_cause: 'gremlins' not in ['call_rejected', 'normal_clearing', 'originator_cancel', "
+        "'timeout', 'time_limit', 'user_busy', 'not_found', 'no_answer', 'unspecified']",
+    ]
+
+
+def test_occurred_at_is_read_as_telnyx_writes_it() -> None:
+    document = example("call.answered")
+    for text, expected in [
+        ("2018-02-02T22:25:27.521992Z", datetime(2018, 2, 2, 22, 25, 27, 521992, tzinfo=UTC)),
+        ("2018-02-02T22:25:27Z", datetime(2018, 2, 2, 22, 25, 27, tzinfo=UTC)),
+        ("2018-02-02T23:25:27.5+01:00", datetime(2018, 2, 2, 22, 25, 27, 500000, tzinfo=UTC)),
+    ]:
+        document["data"]["occurred_at"] = text
+        assert parse(body(document)).occurred_at == expected
+
+
+def test_an_unknown_event_type_parses_as_is() -> None:
+    document = example("call.bridged")
+    document["data"]["event_type"] = "call.conversation.insights.generated"
+    event = parse(body(document))
+    assert event.type == "call.conversation.insights.generated" and event.type not in HANDLED
+
+
+def change(path: str, value: Any) -> bytes:
+    """The bridged example with one field of `data` replaced (`...` deletes it)."""
+    document = example("call.bridged")
+    if value is ...:
+        del document["data"][path]
+    else:
+        document["data"][path] = value
+    return body(document)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"", "body is not JSON"),
+        (b"{'data': 1}", "body is not JSON"),
+        (b"\xff\xfe{}", "body is not JSON"),
+        (b'{"data": NaN}', "body is not JSON"),
+        (b"[]", "body must be a JSON object, not list"),
+        (b'"data"', "body must be a JSON object, not str"),
+        (b"{}", "data is missing"),
+        (b'{"data": null}', "data is missing"),
+        (b'{"data": []}', "data must be an object, not list"),
+        (change("id", ...), "data.id is missing"),
+        (change("id", ""), "data.id is empty"),
+        (change("id", "  "), "data.id is empty"),
+        (change("id", 42), "data.id must be a string, not int"),
+        (change("event_type", ...), "data.event_type is missing"),
+        (change("event_type", ""), "data.event_type is empty"),
+        (change("event_type", ["call.hangup"]), "data.event_type must be a string, not list"),
+        (change("occurred_at", ...), "data.occurred_at is missing"),
+        (change("occurred_at", 1517610327), "data.occurred_at must be a string, not int"),
+        (change("occurred_at", "yesterday"), "data.occurred_at is not an ISO-8601 date-time: 'yesterday'"),
+        (change("occurred_at", "2018-02-30T22:25:27Z"), "data.occurred_at is not an ISO-8601 date-time"),
+        (change("occurred_at", "2018-02-02T22:25:27.521992"), "data.occurred_at has no time zone"),
+        (change("occurred_at", "2018-02-02"), "data.occurred_at has no time zone"),
+        (change("payload", ...), "data.payload is missing"),
+        (change("payload", "{}"), "data.payload must be an object"),
+        (change("payload", [1]), "data.payload must be an object"),
+    ],
+)
+def test_bad_envelopes_say_why(raw: bytes, expected: str) -> None:
+    with pytest.raises(EnvelopeError) as caught:
+        parse(raw)
+    assert caught.value.reason.startswith(expected)
+    assert isinstance(caught.value, ValueError)
+
+
+def test_a_body_over_the_limit_is_refused_before_parsing() -> None:
+    padded = b'{"pad": "' + b"x" * MAX_BODY + b'"}'
+    with pytest.raises(EnvelopeError, match=f"body is {len(padded)} bytes \\(limit {MAX_BODY}\\)"):
+        parse(padded)
+    assert MAX_BODY == 256 * 1024
+
+
+# -- client_state: Telnyx echoes it in data.payload.client_state of every event of the call ---------------
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.stem)
+def test_every_example_event_finds_its_call_by_client_state(path: Path) -> None:
+    event = parse(path.read_bytes())
+    assert client_state.decode(event.payload.get("client_state")) == ("9b2f6c1e5d7a4f0e8c3b1a2d4e6f8a0b", 1)
+
+
+def test_client_state_round_trips_as_compact_base64_json() -> None:
+    value = client_state.encode(call_id="c-1", account_id=42)
+    assert base64.b64decode(value, validate=True) == b'{"call_id":"c-1","account_id":42}'
+    assert client_state.decode(value) == ("c-1", 42)
+
+
+def b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        "",
+        "aGF2ZSBhIG5pY2UgZGF5ID1d",  # the spec's example: another application's state
+        "not base64 at all!",
+        "ünïcode",
+        b64(b"\xff\xfe"),
+        b64(b"[1, 2]"),
+        b64(b'{"call_id": "c-1"}'),
+        b64(b'{"call_id": "", "account_id": 1}'),
+        b64(b'{"call_id": 7, "account_id": 1}'),
+        b64(b'{"call_id": "c-1", "account_id": "1"}'),
+        b64(b'{"call_id": "c-1", "account_id": true}'),
+        b64(b'{"call_id": "c-1", "account_id": 1.0}'),
+    ],
+)
+def test_client_state_decode_answers_none_for_anything_else(value: str | None) -> None:
+    assert client_state.decode(value) is None
+
+
+def test_client_state_decode_takes_any_type_without_raising() -> None:
+    assert client_state.decode(12345) is None  # type: ignore[arg-type]
