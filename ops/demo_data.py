@@ -93,8 +93,10 @@ def _leads(rng: random.Random, count: int, agents: list[int]) -> tuple[list[NewL
         companies.append((f"{COMPANY_WORDS[i % 10]} {rng.choice(COMPANY_KINDS)} {i // 10 or ''}".strip(), industry))
     leads, owners = [], []
     used: set[str] = set()
-    for _ in range(count):
-        first, last = rng.choice(FIRST), rng.choice(LAST)
+    # distinct names while there are enough pairs (598), so two demo leads are never mistaken for one
+    pairs = [(first, last) for first in FIRST for last in LAST]
+    names = rng.sample(pairs, min(count, len(pairs))) + [rng.choice(pairs) for _ in range(count - len(pairs))]
+    for first, last in names:
         company, industry = rng.choice(companies)
         topics = INDUSTRIES[industry]
         notes = [
@@ -140,8 +142,9 @@ def _routes(rng: random.Random, lead_count: int, drivers: list[int], vehicles: i
     out = []
     for i in range(routes):
         on = today + timedelta(days=i // 4)
-        route = DemoRoute(f"R-{1001 + i}", f"Route {1001 + i}", on, drivers[i % len(drivers)] if i % 5 else None,
-                          i % vehicles if i % 5 else None)
+        assigned = i % 5 != 4  # every fifth route waits for a driver and a vehicle (assignRoute)
+        route = DemoRoute(f"R-{1001 + i}", f"Route {1001 + i}", on, drivers[i % len(drivers)] if assigned else None,
+                          i % vehicles if assigned else None)
         start = datetime(on.year, on.month, on.day, 8, tzinfo=UTC)
         for s in range(rng.randint(4, 8)):
             lat = CENTER[0] + rng.uniform(-0.15, 0.15)
