@@ -1,13 +1,15 @@
 """Static checks of compose/: no Docker engine runs here, so the deployment files are validated by reading them.
 
 They are held against the code they deploy: the settings the app knows, the console script and commands it
-installs, the routes it serves and the metrics it exports. promtool and `docker compose config` add their own
-checks where they are installed (skipped otherwise).
+installs, the routes it serves and the metrics it exports, and against compose's own JSON schema (the copy
+check-jsonschema vendors). promtool and `docker compose config` add their own checks where they are installed
+(skipped otherwise).
 """
 
 from __future__ import annotations
 
 import ast
+import copy
 import json
 import re
 import shutil
@@ -15,10 +17,12 @@ import subprocess
 import tomllib
 from collections.abc import Iterator, Mapping
 from functools import cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import jsonschema
 import pytest
 import yaml
 from dotenv import dotenv_values
@@ -347,6 +351,40 @@ def test_every_interpolated_variable_is_in_env_example(path: Path) -> None:
     assert used - set(env_example()) == set()
     # $NAME without braces would be interpolated too, unseen by the check above
     assert re.findall(r"\$[A-Za-z_]", text) == []
+
+
+@cache
+def compose_spec() -> jsonschema.protocols.Validator:
+    """Compose's own JSON schema, as check-jsonschema vendors it (`--builtin-schema vendor.compose-spec`)."""
+    schema = json.loads(files("check_jsonschema.builtin_schemas.vendor").joinpath("compose-spec.json").read_text())
+    return jsonschema.validators.validator_for(schema)(schema)
+
+
+def spec_errors(document: dict[str, Any]) -> list[str]:
+    return [f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in compose_spec().iter_errors(document)]
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_compose_files_match_the_compose_spec(path: Path) -> None:
+    """What `docker compose config` checks first, offline: the file, before and after interpolation."""
+    assert spec_errors(raw(path)) == []
+    assert spec_errors(resolved(path)) == []
+
+
+@pytest.mark.parametrize(
+    ("service", "key", "value", "path"),
+    [
+        ("redis", "healthchek", {"test": ["CMD", "true"]}, "services.redis"),  # a misspelt key
+        ("api", "depends_on", {"migrate": {"condition": "service_done"}}, "services.api.depends_on"),
+        ("redis", "ports", "6379:6379", "services.redis.ports"),  # a string where a list belongs
+        ("redis", "restart", ["always"], "services.redis.restart"),
+    ],
+)
+def test_the_compose_spec_check_catches_mistakes(service: str, key: str, value: Any, path: str) -> None:
+    broken = copy.deepcopy(resolved(PROD))
+    broken["services"][service][key] = value
+    errors = spec_errors(broken)
+    assert any(e.startswith(f"{path}:") for e in errors), errors
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
