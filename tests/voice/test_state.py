@@ -9,10 +9,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from datasources.calls.codec import dump_call, load_call
 from datasources.calls.model import TERMINAL, Call, CallEvent, CallState
 from voice.envelope import HANDLED, parse
 from voice.state import HANDLERS, NOT_PICKED_UP, apply, rank, terminal_state
@@ -349,3 +351,30 @@ def test_terminal_exactly_when_a_hangup_was_applied(events: list[CallEvent], sta
     call = run(events, start)
     assert call.terminal == any(e.type == "call.hangup" for e in events)
     assert call.state in TERMINAL or call.state in {CallState.initiated, CallState.answered, CallState.bridged}
+
+
+# -- hostile payloads -------------------------------------------------------------------------------------
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)
+PAYLOAD_KEYS = ["call_control_id", "call_session_id", "direction", "from", "to", "result", "hangup_cause",
+                "hangup_source", "digits", "digit", "status", "recording_urls", "public_recording_urls"]
+
+
+@PROPERTY
+@given(
+    kinds=st.lists(st.sampled_from(sorted(HANDLED)), min_size=1, max_size=6),
+    payloads=st.lists(st.dictionaries(st.sampled_from(PAYLOAD_KEYS), JSON, max_size=5), min_size=6, max_size=6),
+)
+def test_any_payload_values_leave_a_call_that_round_trips(kinds: list[str], payloads: list[dict[str, Any]]) -> None:
+    """A signed event may still carry a number where a string belongs: apply ignores what it cannot read."""
+    call = run(
+        CallEvent(id=f"e{i}", type=kind, occurred_at=at(i), payload=payload)
+        for i, (kind, payload) in enumerate(zip(kinds, payloads, strict=False))
+    )
+    for text in (call.call_control_id, call.from_number, call.hangup_cause, call.answered_by, call.recording_url):
+        assert text is None or isinstance(text, str)
+    assert load_call(orjson.loads(orjson.dumps(dump_call(call)))) == call
