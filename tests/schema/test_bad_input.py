@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import base64
+import itertools
+from typing import Any
 
+import httpx
+import pymongo
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.client import GraphQL
+from tests.servers import AppServer
 
 
 def gid(raw: str) -> str:
@@ -87,3 +94,57 @@ async def test_query_limits_refuse_abusive_documents(gql: GraphQL) -> None:
     aliases = "{ " + " ".join(f"a{i}: me {{ id }}" for i in range(40)) + " }"
     body = await gql.result(aliases)
     assert "aliases" in body["errors"][0]["message"].lower()
+
+
+CREATE = """mutation($input: CreateLeadInput!) { createLead(input: $input) { __typename
+  ... on LeadPayload { lead { id firstName lastName tags } }
+  ... on ValidationError { field message } ... on ConflictError { field message } } }"""
+_unique = itertools.count()
+DETAIL_KEYS = ["name", "title", "industry", "size", "website"]
+
+
+def fresh_phone() -> str:
+    return f"+1415557{next(_unique) % 10_000:04d}"
+
+
+def test_any_create_lead_input_is_taken_or_refused_by_name(app_server: AppServer, store_env: dict[str, str]) -> None:
+    """Whatever strings a client sends, createLead answers a lead or a typed error naming `input.<field>`,
+    and a refused lead is in no store."""
+    mongo: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(store_env["MONGODB_URI"])
+    leads = mongo[store_env["MONGODB_DATABASE"]]["leads"]
+    with httpx.Client(base_url=app_server.url, timeout=30) as http:
+
+        @settings(max_examples=40, deadline=None, derandomize=True, database=None,
+                  suppress_health_check=[HealthCheck.too_slow])
+        @given(
+            first_name=st.text(max_size=120),
+            last_name=st.text(max_size=120),
+            phone=st.one_of(st.builds(fresh_phone), st.text(max_size=20)),
+            email=st.none() | st.emails() | st.text(max_size=30),
+            timezone=st.sampled_from(["UTC", "Asia/Kolkata"]) | st.text(max_size=20),
+            tags=st.lists(st.text(max_size=60), max_size=22),
+            notes=st.lists(st.text(max_size=40), max_size=3),
+            company=st.dictionaries(st.sampled_from(DETAIL_KEYS), st.text(max_size=310), max_size=3),
+            score=st.integers(-10, 110),
+        )
+        def create(first_name: str, last_name: str, phone: str, email: str | None, timezone: str,
+                   tags: list[str], notes: list[str], company: dict[str, str], score: int) -> None:
+            fields = {"firstName": first_name, "lastName": last_name, "phone": phone, "email": email,
+                      "timezone": timezone, "tags": tags, "notes": notes, "company": company, "score": score}
+            response = http.post("/graphql", json={"query": CREATE, "variables": {"input": fields}})
+            assert response.status_code == 200, response.text
+            body = response.json()
+            assert "errors" not in body, body["errors"]
+            result = body["data"]["createLead"]
+            if result["__typename"] == "LeadPayload":
+                assert result["lead"]["firstName"] == first_name.strip()
+                assert result["lead"]["lastName"] == last_name.strip()
+                return
+            assert result["field"].startswith("input.") and result["message"], result
+            if result["__typename"] == "ValidationError":
+                assert leads.count_documents({"first_name": first_name.strip(), "phone": phone}) == 0
+
+        try:
+            create()
+        finally:
+            mongo.close()

@@ -38,3 +38,37 @@ def test_checked_names_the_first_bad_field_in_graphql_terms() -> None:
         "first_name": "Ada", "phone": "+14155550123", "email": None
     }
     assert camel("do_not_call") == "doNotCall"
+
+
+@pytest.mark.parametrize("bad", ["America", "posixrules", "zone.tab", "/etc/passwd", "UTC ", "\x00", "a" * 500])
+def test_only_tz_database_names_are_time_zones(bad: str) -> None:
+    with pytest.raises(ValueError, match="IANA") as caught:
+        validate.timezone(bad)
+    assert len(str(caught.value)) < 120, "a long value is not quoted back whole"
+
+
+def test_nothing_is_cut_short_silently() -> None:
+    assert checked({"last_name": "  Lovelace "}) == {"last_name": "Lovelace"}
+    assert checked({"last_name": ""}) == {"last_name": ""}
+    too_long = checked({"last_name": "x" * 101})
+    assert isinstance(too_long, Failure) and too_long.field == "input.lastName"
+    long_tag = checked({"tags": ["y" * 51]})
+    assert isinstance(long_tag, Failure) and long_tag.field == "input.tags"
+
+
+def test_notes_on_create_are_checked_like_added_notes() -> None:
+    assert checked({"notes": [" Called back "]}) == {"notes": ["Called back"]}
+    for bad in (["  "], ["z" * 5001], ["n"] * 51):
+        failure = checked({"notes": bad})
+        assert isinstance(failure, Failure) and failure.field == "input.notes", bad
+
+
+def test_company_and_qualification_details_name_their_own_field() -> None:
+    assert checked({"company": {"name": " Acme ", "title": "  ", "size": None}}) == {
+        "company": {"name": "Acme", "title": None, "size": None}
+    }
+    failure = checked({"company": {"name": "Acme", "website": "w" * 301}})
+    assert isinstance(failure, Failure) and failure.field == "input.company.website"
+    assert "at most 300" in failure.message
+    failure = checked({"qualification": {"need": "n" * 301}})
+    assert isinstance(failure, Failure) and failure.field == "input.qualification.need"
