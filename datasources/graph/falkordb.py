@@ -29,6 +29,7 @@ class FalkorDBGraph(CypherGraph):
         username: str | None = None,
         password: str | None = None,
         max_connections: int = 16,
+        read_timeout: float = 30.0,
     ) -> None:
         if url.startswith("falkordb://"):
             url = "redis://" + url.removeprefix("falkordb://")
@@ -37,8 +38,11 @@ class FalkorDBGraph(CypherGraph):
             options["username"] = username
         if password:
             options["password"] = password
+        # redis-py reads with the connect timeout unless told otherwise; a large read (and parsing it, which
+        # that timeout covers) may take longer than an unanswered connect should
         self._pool = BlockingConnectionPool.from_url(
-            url, decode_responses=True, max_connections=max_connections, socket_connect_timeout=5, **options
+            url, decode_responses=True, max_connections=max_connections, socket_connect_timeout=5,
+            socket_timeout=read_timeout, **options
         )
         self._graph_name = graph
         self._client: FalkorDB | None = None
