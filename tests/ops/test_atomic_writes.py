@@ -70,18 +70,21 @@ def mongo_leads(mongo_url: str, phone: str) -> list[dict]:
         return list(client[DATABASE].leads.find({"phone": phone}))
 
 
-def chroma_ids(stack: Stack) -> set[str]:
+def chroma_ids(stack: Stack, collection: str = "leads") -> set[str]:
     import chromadb
+    from chromadb.config import Settings
 
-    client = chromadb.HttpClient(host="127.0.0.1", port=stack.chroma_port)
-    return set(client.get_collection("leads").get()["ids"])
+    # chromadb's sync client never closes its httpx pool: keep no idle connection in it to leak
+    settings = Settings(anonymized_telemetry=False, chroma_http_max_keepalive_connections=0)
+    client = chromadb.HttpClient(host="127.0.0.1", port=stack.chroma_port, settings=settings)
+    return set(client.get_or_create_collection(collection).get()["ids"])
 
 
 def graph_ids(stack: Stack) -> set[str]:
     import redis
 
-    client: redis.Redis = redis.Redis.from_url(stack.graph.url)
-    result = client.execute_command("GRAPH.QUERY", "switchboard_test", "MATCH (l:Lead) RETURN l.id")
+    with redis.Redis.from_url(stack.graph.url) as client:
+        result = client.execute_command("GRAPH.QUERY", "switchboard_test", "MATCH (l:Lead) RETURN l.id")
     return {row[0].decode() for row in result[1]}
 
 
@@ -121,10 +124,7 @@ def test_chroma_down_undoes_mongodb_and_writes_no_graph(stack: Stack, mongo_url:
 
 
 def conversations(stack: Stack) -> set[str]:
-    import chromadb
-
-    client = chromadb.HttpClient(host="127.0.0.1", port=stack.chroma_port)
-    return set(client.get_or_create_collection("conversations").get()["ids"])
+    return chroma_ids(stack, "conversations")
 
 
 def call_logs(mongo_url: str, call_id: str) -> list[dict]:
