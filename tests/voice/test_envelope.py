@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.strategies import json_values
 from voice import client_state
 from voice.envelope import HANDLED, MAX_BODY, EnvelopeError, parse
 
@@ -191,11 +192,7 @@ def test_client_state_decode_takes_any_type_without_raising() -> None:
 
 # -- hostile bodies: parse answers with an event or an EnvelopeError, nothing else (the endpoint's 400) ----------
 
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
-    max_leaves=10,
-)
+JSON = json_values(max_leaves=10, any_int=True, nan=True)
 HOSTILE = settings(max_examples=300, deadline=None, derandomize=True, database=None)
 
 

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from datasources.calls.codec import dump_call, load_call
 from datasources.calls.model import TERMINAL, Call, CallEvent, CallState
+from tests.strategies import json_values
 from voice.envelope import HANDLED, parse
 from voice.state import HANDLERS, NOT_PICKED_UP, apply, rank, terminal_state
 
@@ -355,11 +356,7 @@ def test_terminal_exactly_when_a_hangup_was_applied(events: list[CallEvent], sta
 
 # -- hostile payloads -------------------------------------------------------------------------------------
 
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
-    max_leaves=8,
-)
+JSON = json_values()
 PAYLOAD_KEYS = ["call_control_id", "call_session_id", "direction", "from", "to", "result", "hangup_cause",
                 "hangup_source", "digits", "digit", "status", "recording_urls", "public_recording_urls"]
 
