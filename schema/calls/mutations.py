@@ -10,14 +10,7 @@ from resolvers.calls.start_call import start_call
 from resolvers.results import Failure, guarded
 from schema.calls.types import Call
 from schema.context import Info
-from schema.errors import (
-    CallRefusedError,
-    ConflictError,
-    NotFoundError,
-    StoreUnavailableError,
-    ValidationError,
-    call_error,
-)
+from schema.errors import CallRefusedError, MutationError, call_error
 
 
 @strawberry.type
@@ -26,14 +19,14 @@ class CallPayload:
 
 
 CallResult = Annotated[
-    CallPayload | CallRefusedError | ValidationError | NotFoundError | ConflictError | StoreUnavailableError,
+    CallPayload | CallRefusedError | MutationError,
     strawberry.union("CallResult"),
 ]
 
 
 def call_result(outcome: CallRecord | Failure) -> CallResult:
     if isinstance(outcome, Failure):
-        return call_error(outcome)  # type: ignore[return-value]
+        return call_error(outcome)
     return CallPayload(call=Call.from_record(outcome))
 
 

@@ -13,14 +13,7 @@ from resolvers.fleet.reorder_stops import reorder_stops
 from resolvers.fleet.update_stop_status import update_stop_status
 from resolvers.results import Failure, guarded
 from schema.context import Info
-from schema.errors import (
-    ConflictError,
-    NotFoundError,
-    PermissionDeniedError,
-    StoreUnavailableError,
-    ValidationError,
-    from_failure,
-)
+from schema.errors import MutationError, from_failure
 from schema.fleet.inputs import CreateRouteInput, CreateVehicleInput, StopInput
 from schema.fleet.types import Route, Stop, StopStatus, Vehicle
 
@@ -41,15 +34,15 @@ class StopPayload:
 
 
 RouteResult = Annotated[
-    RoutePayload | ValidationError | NotFoundError | ConflictError | StoreUnavailableError | PermissionDeniedError,
+    RoutePayload | MutationError,
     strawberry.union("RouteResult"),
 ]
 VehicleResult = Annotated[
-    VehiclePayload | ValidationError | NotFoundError | ConflictError | StoreUnavailableError | PermissionDeniedError,
+    VehiclePayload | MutationError,
     strawberry.union("VehicleResult"),
 ]
 StopResult = Annotated[
-    StopPayload | ValidationError | NotFoundError | ConflictError | StoreUnavailableError | PermissionDeniedError,
+    StopPayload | MutationError,
     strawberry.union("StopResult"),
 ]
 

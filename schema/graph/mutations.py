@@ -7,19 +7,19 @@ import strawberry
 from resolvers.graph.link_leads import link_leads
 from resolvers.results import Failure, guarded
 from schema.context import Info
-from schema.errors import NotFoundError, StoreUnavailableError, ValidationError, from_failure
+from schema.errors import MutationError, from_failure
 from schema.graph.types import LinkPayload
 from schema.leads.types import Lead
 
 LinkResult = Annotated[
-    LinkPayload | ValidationError | NotFoundError | StoreUnavailableError, strawberry.union("LinkResult")
+    LinkPayload | MutationError, strawberry.union("LinkResult")
 ]
 
 
 async def _link(info: Info, from_id: str, to_id: str, *, link: bool) -> LinkResult:
     outcome = await guarded(link_leads(info.context, from_id, to_id, link=link))
     if isinstance(outcome, Failure):
-        return from_failure(outcome)  # type: ignore[return-value]
+        return from_failure(outcome)
     account_id = info.context.account_id
     source, target = await info.context.loaders.lead.load_many([(account_id, k) for k in outcome])
     return LinkPayload(referrer=Lead.from_record(source), referred=Lead.from_record(target))

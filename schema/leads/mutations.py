@@ -13,14 +13,7 @@ from resolvers.leads.set_status import set_status
 from resolvers.leads.update_lead import update_lead
 from resolvers.results import Failure, guarded
 from schema.context import Info
-from schema.errors import (
-    ConflictError,
-    NotFoundError,
-    PermissionDeniedError,
-    StoreUnavailableError,
-    ValidationError,
-    from_failure,
-)
+from schema.errors import MutationError, from_failure
 from schema.leads.enums import LeadStatus
 from schema.leads.inputs import CreateLeadInput, UpdateLeadInput, plain
 from schema.leads.types import Lead
@@ -32,7 +25,7 @@ class LeadPayload:
 
 
 LeadResult = Annotated[
-    LeadPayload | ValidationError | NotFoundError | ConflictError | StoreUnavailableError | PermissionDeniedError,
+    LeadPayload | MutationError,
     strawberry.union("LeadResult"),
 ]
 
