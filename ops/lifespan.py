@@ -39,7 +39,7 @@ def lifespan(settings: Settings) -> Lifespan:
             stores, urls = await open_all(settings, exits)
             if settings.auto_migrate:
                 await migrate.upgrade(stores.db.engine)
-            if settings.seed_demo and not settings.is_production and not await is_seeded(stores):
+            if settings.seeds_demo and not settings.is_production and not await is_seeded(stores):
                 started = time.perf_counter()
                 await seed_demo(stores, leads=settings.demo_leads)
                 log.info("demo data written in %.1f s", time.perf_counter() - started)

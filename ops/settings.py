@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -13,6 +16,27 @@ class Environment(StrEnum):
     development = "development"
     test = "test"
     production = "production"
+
+
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
+
+
+def parse_duration(value: Any) -> Any:
+    """The origin systems' `.env` spelling ("15m", "24h", "7d", or plain seconds) as a timedelta."""
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match is None:
+            raise ValueError(f"{value!r} is not a duration: use a number with s, m, h, d or w, e.g. 15m or 7d")
+        return timedelta(seconds=float(match[1]) * _UNITS[match[2] or "s"])
+    if isinstance(value, int | float):
+        return timedelta(seconds=value)
+    return value
+
+
+type Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+MIN_SECRET_LENGTH = 32
 
 
 class Settings(BaseSettings):
@@ -38,6 +62,20 @@ class Settings(BaseSettings):
 
     cors_origin: str = Field("*", alias="CORS_ORIGIN", description="Comma-separated origins allowed by CORS")
 
+    # Identity. Outside production an empty JWT_SECRET means "a random one, kept in the data folder".
+    jwt_secret: SecretStr = Field(SecretStr(""), alias="JWT_SECRET")
+    jwt_expires_in: Duration | None = Field(None, alias="JWT_EXPIRES_IN", description="24h, or 15m in production")
+    jwt_refresh_expires_in: Duration = Field(timedelta(days=30), alias="JWT_REFRESH_EXPIRES_IN")
+    # keys the HMAC in Telnyx `client_state`; empty means "derived from the JWT secret"
+    client_state_secret: SecretStr = Field(SecretStr(""), alias="CLIENT_STATE_SECRET")
+    jwt_issuer: str = Field("switchboard", alias="JWT_ISSUER")
+    jwt_audience: str = Field("switchboard-api", alias="JWT_AUDIENCE")
+    login_max_attempts: int = Field(5, alias="LOGIN_MAX_ATTEMPTS", ge=1)
+    login_lockout: Duration = Field(timedelta(minutes=15), alias="LOGIN_LOCKOUT")
+    invite_expires_in: Duration = Field(timedelta(days=7), alias="INVITE_EXPIRES_IN")
+    # how often a live subscription re-checks that its session still stands (deactivation, sign-out)
+    session_recheck: Duration = Field(timedelta(seconds=5), alias="SESSION_RECHECK")
+
     # Voice (Telnyx). Without TELNYX_API_KEY, outside production, calls go through the simulated carrier.
     telnyx_api_key: SecretStr = Field(SecretStr(""), alias="TELNYX_API_KEY")
     telnyx_public_key: str = Field("", alias="TELNYX_PUBLIC_KEY")
@@ -60,13 +98,23 @@ class Settings(BaseSettings):
     # Apply migrations at start-up (production runs `switchboard migrate` as its own step instead)
     auto_migrate: bool = Field(True, alias="AUTO_MIGRATE")
 
-    # Demo data on the first start of an empty embedded store
-    seed_demo: bool = Field(True, alias="SEED_DEMO")
+    # Demo data (and demo users, one per role) on the first start of an empty store; never in production
+    seed_demo: bool | None = Field(None, alias="SEED_DEMO")
     demo_leads: int = Field(300, alias="DEMO_LEADS", ge=0)
 
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.production
+
+    @property
+    def access_token_lifetime(self) -> timedelta:
+        if self.jwt_expires_in is not None:
+            return self.jwt_expires_in
+        return timedelta(minutes=15) if self.is_production else timedelta(hours=24)
+
+    @property
+    def seeds_demo(self) -> bool:
+        return (not self.is_production) if self.seed_demo is None else self.seed_demo
 
     @property
     def cors_origins(self) -> list[str]:
@@ -75,3 +123,29 @@ class Settings(BaseSettings):
     @property
     def graphiql_enabled(self) -> bool:
         return (not self.is_production) if self.graphiql is None else self.graphiql
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """What production refuses to start with, each naming its variable (empty outside production)."""
+    if not settings.is_production:
+        return []
+    problems = []
+    secret = settings.jwt_secret.get_secret_value()
+    if len(secret) < MIN_SECRET_LENGTH:
+        problems.append(f"JWT_SECRET must be set to at least {MIN_SECRET_LENGTH} random characters in production"
+                        f" (it is {'missing' if not secret else f'{len(secret)} characters'})")
+    client_secret = settings.client_state_secret.get_secret_value()
+    if client_secret and len(client_secret) < MIN_SECRET_LENGTH:
+        problems.append(f"CLIENT_STATE_SECRET must be at least {MIN_SECRET_LENGTH} characters (or unset)")
+    if settings.seed_demo:
+        problems.append("SEED_DEMO must not be on in production: demo users have published passwords")
+    if "*" in settings.cors_origins or not settings.cors_origins:
+        problems.append("CORS_ORIGIN must list the allowed origins in production, not '*'")
+    if settings.graphiql is None and settings.graphiql_enabled:  # pragma: no cover - guarded by graphiql_enabled
+        problems.append("GRAPHIQL must be set explicitly to serve GraphiQL in production")
+    if settings.carrier == "simulated" or (
+        settings.carrier == "auto" and not settings.telnyx_api_key.get_secret_value()
+    ):
+        problems.append("CARRIER: production needs the Telnyx carrier (set TELNYX_API_KEY and TELNYX_APP_ID), "
+                        "not the simulated development carrier")
+    return problems

@@ -436,7 +436,7 @@ def test_app_environment_is_production_against_the_compose_stores(name: str) -> 
     assert settings.is_production
     assert not settings.graphiql_enabled
     assert not settings.auto_migrate, "the migrate service applies migrations"
-    assert not settings.seed_demo
+    assert not settings.seeds_demo
     waits_for = depends_on(svc[name])
     for store, (setting, port) in STORES.items():
         url = urlsplit(env[setting])
