@@ -21,10 +21,11 @@ from pathlib import Path
 import httpx
 import psutil
 import websockets
-from stack import app, stores
+from stack import app, owner_token, stores
 
 from ops.voice import DEV_KEY_FILE
 from resolvers.ids import decode, encode
+from tests.servers import app_client_state_key
 from voice.client_state import encode as client_state
 from voice.signature import load_private_key
 from voice.simulator import envelope, signed_headers
@@ -33,13 +34,16 @@ PER_CONNECTION = 50
 
 
 def dtmf(call_id: str, account_id: int, digit: str) -> bytes:
-    state = client_state(call_id=call_id, account_id=account_id)
+    state = client_state(call_id=call_id, account_id=account_id, key=app_client_state_key())
     return envelope("call.dtmf.received", {"call_control_id": "v3:bench", "digit": digit, "client_state": state})
+
+
+TOKEN: dict[str, str] = {}
 
 
 async def open_subscriptions(url: str, query: str, variables: dict, count: int) -> websockets.ClientConnection:
     ws = await websockets.connect(url, subprotocols=["graphql-transport-ws"], max_queue=None)  # type: ignore[list-item]
-    await ws.send(json.dumps({"type": "connection_init"}))
+    await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {TOKEN['owner']}"}}))
     await ws.recv()
     for i in range(count):
         payload = {"query": query, "variables": variables}
@@ -112,7 +116,9 @@ async def fan_out(
 async def run(args: argparse.Namespace) -> None:
     with stores() as env, app(env, "live-calls", SIMULATOR_PACE="0") as server:
         key = load_private_key((Path(env["SWITCHBOARD_DATA_DIR"]) / DEV_KEY_FILE).read_text())
-        account = httpx.post(server.graphql, json={"query": "{ account { id } }"}).json()["data"]["account"]["id"]
+        TOKEN["owner"] = owner_token(server)
+        account = httpx.post(server.graphql, json={"query": "{ account { id } }"},
+                             headers={"authorization": f"Bearer {TOKEN['owner']}"}).json()["data"]["account"]["id"]
         account_id = int(decode(account)[1])
         samples = await latency(server.url, server.ws, key, account_id, args.rate, args.seconds)
         quantiles = statistics.quantiles(samples, n=100)

@@ -12,6 +12,7 @@ from pathlib import Path
 from datasources.calls.broker import StreamBroker
 from datasources.redis import open_redis
 from datasources.stores import Stores
+from ops.secrets import client_state_key
 from ops.settings import Settings
 from voice.carriers.base import Carrier
 from voice.outbox import ArchiveWorker
@@ -91,5 +92,6 @@ async def open_voice(settings: Settings, stores: Stores, redis_url: str, exits: 
     worker = ArchiveWorker(stores, consumer=consumer, wakeup=wakeup, retry_after=settings.archive_retry_after)
     await worker.start()
     exits.push_async_callback(worker.close)
-    service = CallService(stores, carrier, from_number=settings.telnyx_phone_number, archive_wakeup=wakeup)
+    service = CallService(stores, carrier, from_number=settings.telnyx_phone_number,
+                          client_state_key=client_state_key(settings), archive_wakeup=wakeup)
     return Voice(service, broker, public_key)

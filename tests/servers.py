@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from ops.embedded.ports import free_port
+from ops.secrets import client_state_key
+from ops.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -126,4 +128,27 @@ def start_app(env: dict[str, str], log: Path, *, timeout: float = 120.0, port: i
     raise TimeoutError(f"the app did not start within {timeout:.0f} s:\n{server.log_tail()}")
 
 
-__all__ = ["AppServer", "postgres_database", "postgres_server", "reachable", "start_app"]
+# the app server's JWT_SECRET (`store_env`), so tests can make what the server makes with its secrets
+TEST_JWT_SECRET = "switchboard-tests-jwt-secret-not-for-production-use"
+
+
+def app_client_state_key() -> bytes:
+    """The key the test app server tags `client_state` with."""
+    return client_state_key(Settings(JWT_SECRET=TEST_JWT_SECRET))
+
+
+def read_demo_users(data_dir: Path) -> list[dict[str, str]]:
+    """The demo users an app wrote into its data folder on its first start."""
+    import json
+
+    return json.loads((data_dir / "demo-users.json").read_text())  # type: ignore[no-any-return]
+
+
+def demo_user(users: list[dict[str, str]], account: str, role: str) -> dict[str, str]:
+    return next(u for u in users if u["account"] == account and u["role"] == role)
+
+
+__all__ = [
+    "TEST_JWT_SECRET", "AppServer", "app_client_state_key", "demo_user", "postgres_database", "postgres_server",
+    "reachable", "read_demo_users", "start_app",
+]

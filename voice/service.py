@@ -60,12 +60,14 @@ class CallService:
         carrier: Carrier,
         *,
         from_number: str,
+        client_state_key: bytes,
         archive_wakeup: asyncio.Event | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.stores = stores
         self.carrier = carrier
         self.from_number = from_number
+        self.client_state_key = client_state_key
         self.archive_wakeup = archive_wakeup
         self.clock = clock
 
@@ -77,7 +79,9 @@ class CallService:
         if event.type not in HANDLED:
             await store.record_unmatched(redis, event_type=event.type, event_id=event.id, body=body)
             return "ignored"
-        target = client_state.decode(event.payload.get("client_state"))
+        # a client_state that does not verify (another application's, or forged) counts as none: only the
+        # call_control_id of a call we dialled can then find a call, and it finds that call in its own account
+        target = client_state.decode(event.payload.get("client_state"), key=self.client_state_key)
         if target is None and event.call_control_id:
             found = await store.call_of_control_id(redis, call_control_id=event.call_control_id)
             target = (found[1], found[0]) if found else None
@@ -136,7 +140,7 @@ class CallService:
         try:
             dialed = await self.carrier.dial(
                 to=lead.phone, from_=self.from_number,
-                client_state=client_state.encode(call_id=call.id, account_id=account_id),
+                client_state=client_state.encode(call_id=call.id, account_id=account_id, key=self.client_state_key),
                 command_id=str(uuid.uuid4()),
             )
         except CarrierError as exc:

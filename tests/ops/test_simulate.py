@@ -8,7 +8,7 @@ import sys
 
 from tests.client import GraphQL
 from tests.schema.test_calls import START, new_lead
-from tests.servers import ROOT, AppServer
+from tests.servers import ROOT, TEST_JWT_SECRET, AppServer
 
 
 async def test_simulate_webhook_posts_signed_events(
@@ -20,7 +20,8 @@ async def test_simulate_webhook_posts_signed_events(
         [sys.executable, "-m", "ops.cli", "simulate", "webhook", call_id, "call.dtmf.received", "-f", "digit=5",
          "--event-id", f"cli-{call_id}", "--times", "2", "--url", app_server.url,
          "--data-dir", store_env["SWITCHBOARD_DATA_DIR"]],
-        cwd=ROOT, env=os.environ, capture_output=True, text=True, timeout=60,
+        cwd=ROOT, env={**os.environ, "JWT_SECRET": TEST_JWT_SECRET, "SWITCHBOARD_TOKEN": app_gql.token or ""},
+        capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 0, result.stderr
     first, second = result.stdout.strip().splitlines()

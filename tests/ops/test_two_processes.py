@@ -18,7 +18,7 @@ import websockets
 from ops.voice import DEV_KEY_FILE
 from resolvers.ids import decode
 from resolvers.ids import encode as encode_id
-from tests.servers import AppServer, start_app
+from tests.servers import AppServer, app_client_state_key, start_app
 from voice.client_state import encode
 from voice.signature import load_private_key
 from voice.simulator import envelope, signed_headers
@@ -38,14 +38,15 @@ def second_app(app_server: AppServer, store_env: dict[str, str], data_root: Path
 class Subscriber:
     """A raw WebSocket client speaking either protocol, so both are tested as a client sees them."""
 
-    def __init__(self, url: str, protocol: str) -> None:
-        self.url, self.protocol = url, protocol
+    def __init__(self, url: str, protocol: str, token: str) -> None:
+        self.url, self.protocol, self.token = url, protocol, token
         self.start, self.data = ("subscribe", "next") if protocol == "graphql-transport-ws" else ("start", "data")
 
     async def events(self, variables: dict[str, Any], count: int) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         async with websockets.connect(self.url, subprotocols=[self.protocol]) as ws:  # type: ignore[list-item]
-            await ws.send(json.dumps({"type": "connection_init"}))
+            await ws.send(json.dumps({"type": "connection_init",
+                                      "payload": {"authorization": f"Bearer {self.token}"}}))
             assert json.loads(await ws.recv())["type"] == "connection_ack"
             await ws.send(json.dumps({"id": "1", "type": self.start,
                                       "payload": {"query": SUBSCRIPTION, "variables": variables}}))
@@ -59,27 +60,30 @@ class Subscriber:
 
 
 async def post_events(app: AppServer, key: Any, call_id: str, account_id: int, digits: str) -> None:
+    state = encode(call_id=call_id, account_id=account_id, key=app_client_state_key())
     async with httpx.AsyncClient() as http:
         for digit in digits:
             body = envelope("call.dtmf.received", {
                 "call_control_id": "v3:two-proc", "digit": digit,
-                "client_state": encode(call_id=call_id, account_id=account_id),
+                "client_state": state,
             })
             response = await http.post(f"{app.url}/webhooks/telnyx", content=body, headers=signed_headers(key, body))
             assert response.status_code == 200 and response.json()["status"] == "applied"
 
 
 async def test_events_cross_processes_and_resume_anywhere(
-    app_server: AppServer, second_app: AppServer, store_env: dict[str, str]
+    app_server: AppServer, second_app: AppServer, store_env: dict[str, str], owner_token: str,
+    auth_headers: dict[str, str],
 ) -> None:
     key = load_private_key((Path(store_env["SWITCHBOARD_DATA_DIR"]) / DEV_KEY_FILE).read_text())
-    account = httpx.post(app_server.graphql, json={"query": "{ account { id } }"}).json()["data"]["account"]["id"]
+    account = httpx.post(app_server.graphql, json={"query": "{ account { id } }"},
+                         headers=auth_headers).json()["data"]["account"]["id"]
     account_id = int(decode(account)[1])
     call_id = uuid.uuid4().hex
     global_id = encode_id("Call", call_id)
 
     # 1. subscribed to A, webhooks posted to B: all five, in order
-    first = Subscriber(app_server.ws, "graphql-transport-ws")
+    first = Subscriber(app_server.ws, "graphql-transport-ws", owner_token)
     listening = asyncio.create_task(first.events({"id": global_id, "after": None}, 5))
     await asyncio.sleep(0.5)
     await post_events(second_app, key, call_id, account_id, DTMF_DIGITS[:5])
@@ -91,10 +95,10 @@ async def test_events_cross_processes_and_resume_anywhere(
     await post_events(app_server, key, call_id, account_id, DTMF_DIGITS[5:])
 
     # 3. the client comes back to B (legacy protocol) with its last cursor: exactly the five it missed
-    again = Subscriber(second_app.ws, "graphql-ws")
+    again = Subscriber(second_app.ws, "graphql-ws", owner_token)
     resumed = await again.events({"id": global_id, "after": last_cursor}, 5)
     cursors = [e["cursor"] for e in got + resumed]
     assert len(set(cursors)) == 10 and cursors == sorted(cursors, key=lambda c: tuple(map(int, c.split("-"))))
     state = httpx.post(second_app.graphql, json={"query": "query($id: ID!) { call(id: $id) { dtmf } }",
-                                                 "variables": {"id": global_id}}).json()
+                                                 "variables": {"id": global_id}}, headers=auth_headers).json()
     assert state["data"]["call"]["dtmf"] == DTMF_DIGITS

@@ -4,6 +4,7 @@ state in Redis, events to GraphQL subscribers over WebSocket, the archive in Mon
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import time
 import uuid
@@ -25,7 +26,7 @@ from ops.voice import DEV_KEY_FILE
 from resolvers.ids import decode
 from resolvers.ids import encode as encode_id
 from tests.client import GraphQL
-from tests.servers import AppServer
+from tests.servers import AppServer, app_client_state_key
 from tests.strategies import json_values
 from voice.client_state import encode
 from voice.envelope import HANDLED
@@ -34,6 +35,7 @@ from voice.signature import load_private_key
 from voice.simulator import envelope, signed_headers
 
 _phones = itertools.count(2000)
+CLIENT_STATE_KEY = app_client_state_key()
 LEAD = """mutation($input: CreateLeadInput!) { createLead(input: $input) { ... on LeadPayload { lead { id } } } }"""
 START = """mutation($id: ID!) { startCall(leadId: $id) { __typename
   ... on CallPayload { call { id state live lead { id } agent { role } } }
@@ -66,18 +68,19 @@ async def new_lead(gql: GraphQL, *, last_digit: int = 0, **fields: Any) -> str:
     return made["createLead"]["lead"]["id"]
 
 
-def ws_client(app: AppServer) -> Client:
+def ws_client(app: AppServer, token: str) -> Client:
     # gql waits close_timeout for a server `complete` after its own; graphql-transport-ws sends none
-    return Client(transport=WebsocketsTransport(url=app.ws, close_timeout=0.5), fetch_schema_from_transport=False)
+    transport = WebsocketsTransport(url=app.ws, close_timeout=0.5, init_payload={"authorization": f"Bearer {token}"})
+    return Client(transport=transport, fetch_schema_from_transport=False)
 
 
 async def collect_until_end(app: AppServer, document: str, call_of: Any, variables: dict[str, Any],
-                            ready: asyncio.Event, timeout: float = 20) -> list[dict[str, Any]]:
+                            ready: asyncio.Event, timeout: float = 20, *, token: str) -> list[dict[str, Any]]:
     """Events from a subscription until the call `call_of(event)` reaches a terminal state."""
     events: list[dict[str, Any]] = []
 
     async def run() -> None:
-        async with ws_client(app) as session:
+        async with ws_client(app, token) as session:
             stream = session.subscribe(GraphQLRequest(document, variable_values=variables))
             ready.set()
             async for result in stream:
@@ -99,7 +102,8 @@ async def test_start_call_streams_live_events_and_archives(app_server: AppServer
     def mine(event: dict[str, Any]) -> dict[str, Any] | None:
         return event["call"] if event["call"]["id"] in call_ids else None
 
-    watcher = asyncio.create_task(collect_until_end(app_server, LIVE, mine, {"after": None}, ready))
+    watcher = asyncio.create_task(collect_until_end(app_server, LIVE, mine, {"after": None}, ready,
+                                                    token=gql.token or ""))
     await asyncio.wait_for(ready.wait(), 10)
     await asyncio.sleep(0.3)  # the server registers the subscription
     started = (await gql.query(START, id=lead))["startCall"]
@@ -139,7 +143,7 @@ async def test_simulated_outcomes(app_server: AppServer, gql: GraphQL, digit: in
     ready = asyncio.Event()
     events = await collect_until_end(
         app_server, UPDATES, lambda e: e["call"], {"id": call_id, "after": "0"},
-        ready,
+        ready, token=gql.token or "",
     )
     assert events[-1]["call"]["state"] == state
 
@@ -173,7 +177,8 @@ async def test_signed_webhooks_reach_subscribers_once(
     raw_call_id = decode(call["id"])[1]
     body = envelope(
         "call.hangup",
-        {"call_control_id": "v3:manual", "client_state": encode(call_id=raw_call_id, account_id=account_id),
+        {"call_control_id": "v3:manual",
+         "client_state": encode(call_id=raw_call_id, account_id=account_id, key=CLIENT_STATE_KEY),
          "hangup_cause": "normal_clearing", "hangup_source": "caller"},
         event_id="manual-hangup-" + raw_call_id,
     )
@@ -187,7 +192,7 @@ async def test_signed_webhooks_reach_subscribers_once(
         assert second.json()["status"] == "duplicate"
     ready = asyncio.Event()
     events = await collect_until_end(app_server, UPDATES, lambda e: e["call"],
-                                     {"id": call["id"], "after": "0"}, ready)
+                                     {"id": call["id"], "after": "0"}, ready, token=gql.token or "")
     manual = [e for e in events if e["type"] == "call.hangup"]
     assert len(manual) == 1 and events[-1]["call"]["state"] == "COMPLETED"
 
@@ -216,6 +221,57 @@ async def test_webhook_rejections_store_nothing(app_server: AppServer, store_env
         assert unknown.status_code == 200 and unknown.json()["status"] == "unmatched"
 
 
+async def test_a_forged_client_state_finds_no_call(
+    app_server: AppServer, gql: GraphQL, store_env: dict[str, str]
+) -> None:
+    """Telnyx's signature vouches for the sender, not for the client_state it echoes: a value we did not tag
+    names no call, so a signed event can neither plant a call in another account nor start one in ours."""
+    key = dev_key(store_env)
+    url = f"{app_server.url}/webhooks/telnyx"
+    ours = int(decode((await gql.query("{ account { id } }"))["account"]["id"])[1])
+    other = ours + 1  # another tenant: nothing may be written under its keys, whether or not it has a row
+    call_id, new_call_id = f"real-{uuid.uuid4().hex}", f"new-{uuid.uuid4().hex}"
+    genuine = encode(call_id=call_id, account_id=ours, key=CLIENT_STATE_KEY)
+    swapped = orjson.loads(base64.b64decode(genuine)) | {"account_id": other}  # our tag, another account
+    foreign_key = b"not the server's client_state key"
+    forgeries = [
+        base64.b64encode(orjson.dumps({"call_id": call_id, "account_id": other})).decode(),  # the old plain form
+        base64.b64encode(orjson.dumps(swapped)).decode(),
+        encode(call_id=call_id, account_id=other, key=foreign_key),
+        encode(call_id=new_call_id, account_id=ours, key=foreign_key),
+    ]
+
+    async def post(http: httpx.AsyncClient, kind: str, state: str, event_id: str) -> httpx.Response:
+        # a call_control_id we never dialled, so the fallback lookup by control id finds nothing either
+        body = envelope(kind, {"call_control_id": f"v3:{event_id}", "client_state": state,
+                               "hangup_cause": "normal_clearing"}, event_id=event_id)
+        return await http.post(url, content=body, headers=signed_headers(key, body))
+
+    async with httpx.AsyncClient() as http:
+        started = await post(http, "call.initiated", genuine, f"genuine-{call_id}")
+        assert started.status_code == 200 and started.json()["status"] == "applied", started.text
+        forged_ids = []
+        for n, state in enumerate(forgeries):
+            for kind in ("call.initiated", "call.hangup"):
+                forged_ids.append(event_id := f"forged-{n}-{kind}-{call_id}")
+                answer = await post(http, kind, state, event_id)
+                assert answer.status_code == 200 and answer.json()["status"] == "unmatched", (n, answer.text)
+
+        with redis.Redis.from_url(store_env["REDIS_URL"], decode_responses=True) as client:
+            for account_id, forged in [(other, call_id), (ours, new_call_id)]:
+                assert not client.exists(keys.call_state(account_id, forged), keys.call_stream(account_id, forged))
+                assert not client.sismember(keys.active_calls(account_id), forged)
+            real = orjson.loads(client.get(keys.call_state(ours, call_id)))
+            assert real["state"] == "initiated", "no forged hangup reached the real call"
+            assert client.sismember(keys.active_calls(ours), call_id)
+            kept = client.xrevrange(keys.unmatched_events(), count=200)
+            assert set(forged_ids) <= {fields["id"] for _, fields in kept}
+
+        # the genuine value still ends the call, so it leaves the live calls (and is archived like any other)
+        ended = await post(http, "call.hangup", genuine, f"genuine-hangup-{call_id}")
+        assert ended.status_code == 200 and ended.json()["status"] == "applied", ended.text
+
+
 async def test_agent_commands_on_a_live_call(app_server: AppServer, gql: GraphQL) -> None:
     """A number ending in 9 stays on the line: speak, transfer, then hang up, each moving the call by webhook."""
     lead = await new_lead(gql, last_digit=9)
@@ -239,7 +295,7 @@ async def test_agent_commands_on_a_live_call(app_server: AppServer, gql: GraphQL
     assert moved["__typename"] == "CallPayload"
     ready = asyncio.Event()
     watcher = asyncio.create_task(collect_until_end(
-        app_server, UPDATES, lambda e: e["call"], {"id": call_id, "after": "0"}, ready
+        app_server, UPDATES, lambda e: e["call"], {"id": call_id, "after": "0"}, ready, token=gql.token or ""
     ))
     await asyncio.wait_for(ready.wait(), 10)
     await asyncio.sleep(0.5)  # speak and transfer webhooks land before the hangup
@@ -259,12 +315,12 @@ CALL_STATE = "query($id: ID!) { call(id: $id) { id state live from to answeredBy
 
 
 def test_signed_events_with_hostile_payloads_never_break_a_call(
-    app_server: AppServer, store_env: dict[str, str]
+    app_server: AppServer, store_env: dict[str, str], auth_headers: dict[str, str]
 ) -> None:
     """Telnyx's signature vouches for the sender, not for every value: whatever a signed event carries, the
     endpoint answers 200 or 400, and the call it touched still reads back through GraphQL."""
     key = dev_key(store_env)
-    with httpx.Client(base_url=app_server.url, timeout=30) as http:
+    with httpx.Client(base_url=app_server.url, timeout=30, headers=auth_headers) as http:
         account = http.post("/graphql", json={"query": "{ account { id } }"}).json()["data"]["account"]["id"]
         account_id = int(decode(account)[1])
 
@@ -276,7 +332,7 @@ def test_signed_events_with_hostile_payloads_never_break_a_call(
         )
         def post_sequence(kinds: list[str], payloads: list[dict[str, Any]]) -> None:
             call_id = f"hostile-{uuid.uuid4().hex}"
-            state = encode(call_id=call_id, account_id=account_id)
+            state = encode(call_id=call_id, account_id=account_id, key=CLIENT_STATE_KEY)
             for kind, payload in zip(kinds, payloads, strict=False):
                 body = envelope(kind, {**payload, "call_control_id": f"v3:{call_id}", "client_state": state})
                 answer = http.post("/webhooks/telnyx", content=body, headers=signed_headers(key, body))

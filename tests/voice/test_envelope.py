@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.strategies import json_values
+from tests.strategies import INT64, json_values
 from voice import client_state
 from voice.envelope import HANDLED, MAX_BODY, EnvelopeError, parse
 
@@ -147,21 +147,53 @@ def test_a_body_over_the_limit_is_refused_before_parsing() -> None:
 
 # -- client_state: Telnyx echoes it in data.payload.client_state of every event of the call ---------------
 
-
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.stem)
-def test_every_example_event_finds_its_call_by_client_state(path: Path) -> None:
-    event = parse(path.read_bytes())
-    assert client_state.decode(event.payload.get("client_state")) == ("9b2f6c1e5d7a4f0e8c3b1a2d4e6f8a0b", 1)
-
-
-def test_client_state_round_trips_as_compact_base64_json() -> None:
-    value = client_state.encode(call_id="c-1", account_id=42)
-    assert base64.b64decode(value, validate=True) == b'{"call_id":"c-1","account_id":42}'
-    assert client_state.decode(value) == ("c-1", 42)
+# the key the example events' client_state was made with (the server's comes from `ops.secrets`)
+KEY = b"client_state key of tests/voice/test_envelope.py"
+EXAMPLE_CALL = ("9b2f6c1e5d7a4f0e8c3b1a2d4e6f8a0b", 1)
+STATE = settings(max_examples=300, deadline=None, derandomize=True, database=None)
+CALL_IDS = st.text(min_size=1, max_size=64)
+ACCOUNT_IDS = st.integers(*INT64)
+# equal lengths: HMAC pads a short key with zero bytes, so b"k" and b"k\x00" are one key (no text secret or
+# derived digest differs from another only by trailing zero bytes)
+KEYS = st.binary(min_size=len(KEY), max_size=len(KEY))
 
 
 def b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
+
+
+def content(value: str) -> dict[str, Any]:
+    return json.loads(base64.b64decode(value, validate=True))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.stem)
+def test_every_example_event_finds_its_call_by_client_state(path: Path) -> None:
+    state = parse(path.read_bytes()).payload.get("client_state")
+    assert client_state.decode(state, key=KEY) == EXAMPLE_CALL
+    assert client_state.decode(state, key=KEY[::-1]) is None
+
+
+def test_client_state_is_compact_base64_json_with_a_tag() -> None:
+    value = client_state.encode(call_id="c-1", account_id=42, key=KEY)
+    raw = base64.b64decode(value, validate=True)
+    data = json.loads(raw)
+    assert raw == json.dumps(data, separators=(",", ":")).encode()
+    assert list(data) == ["call_id", "account_id", "mac"] and data["call_id"] == "c-1" and data["account_id"] == 42
+    tag = base64.urlsafe_b64decode(data["mac"] + "==")
+    assert len(data["mac"]) == 22 and len(tag) == client_state.TAG_BYTES == 16
+    assert client_state.decode(value, key=KEY) == ("c-1", 42)
+    assert value == client_state.encode(call_id="c-1", account_id=42, key=KEY), "the same call, the same value"
+    # a call id as we make them (uuid hex) in a large account: well under Telnyx's limits
+    assert len(client_state.encode(call_id="f" * 32, account_id=2**63 - 1, key=KEY)) < 200
+
+
+GOOD = client_state.encode(call_id="c-1", account_id=1, key=KEY)
+
+
+def tagged(**changes: Any) -> str:
+    """GOOD with fields of its JSON changed (`...` deletes one), re-encoded as `encode` writes it."""
+    data = content(GOOD) | changes
+    return b64(json.dumps({k: v for k, v in data.items() if v is not ...}, separators=(",", ":")).encode())
 
 
 @pytest.mark.parametrize(
@@ -180,14 +212,83 @@ def b64(raw: bytes) -> str:
         b64(b'{"call_id": "c-1", "account_id": "1"}'),
         b64(b'{"call_id": "c-1", "account_id": true}'),
         b64(b'{"call_id": "c-1", "account_id": 1.0}'),
+        b64(b'{"call_id":"c-1","account_id":1}'),  # the old untagged form of a real call
+        tagged(mac=...),
+        tagged(mac=""),
+        tagged(account_id=2),  # the tag of account 1 naming account 2
+        tagged(call_id="c-2"),
+        tagged(account_id=True),  # bool is an int subclass: true must not name account 1
+        tagged(account_id=1.0),
+        tagged(extra="x"),
+        b64(json.dumps(content(GOOD)).encode()),  # the same fields, spaced: only encode's own bytes pass
+        GOOD[:-1],
+        GOOD[:-4],
+        GOOD[4:],
+        GOOD + "\n",
+        GOOD + "AAAA",
+        " " + GOOD,
+        client_state.encode(call_id="c-1", account_id=1, key=b""),
+        client_state.encode(call_id="c-1", account_id=1, key=KEY[:-1]),
     ],
 )
 def test_client_state_decode_answers_none_for_anything_else(value: str | None) -> None:
-    assert client_state.decode(value) is None
+    assert client_state.decode(tagged(), key=KEY) == ("c-1", 1), "the cases change a value that decodes"
+    assert client_state.decode(value, key=KEY) is None
 
 
 def test_client_state_decode_takes_any_type_without_raising() -> None:
-    assert client_state.decode(12345) is None  # type: ignore[arg-type]
+    assert client_state.decode(12345, key=KEY) is None  # type: ignore[arg-type]
+    assert client_state.decode(GOOD.encode(), key=KEY) is None  # type: ignore[arg-type]
+
+
+@STATE
+@given(call_id=CALL_IDS, account_id=ACCOUNT_IDS, key=KEYS)
+def test_client_state_round_trips_any_call(call_id: str, account_id: int, key: bytes) -> None:
+    value = client_state.encode(call_id=call_id, account_id=account_id, key=key)
+    assert client_state.decode(value, key=key) == (call_id, account_id)
+    assert value.isascii()
+
+
+@STATE
+@given(call_id=CALL_IDS, account_id=ACCOUNT_IDS, data=st.data())
+def test_any_one_byte_change_of_the_value_decodes_to_none(call_id: str, account_id: int, data: st.DataObject) -> None:
+    raw = client_state.encode(call_id=call_id, account_id=account_id, key=KEY).encode()
+    index = data.draw(st.integers(0, len(raw) - 1))
+    byte = data.draw(st.integers(0, 255).filter(lambda b: b != raw[index]))
+    changed = raw[:index] + bytes([byte]) + raw[index + 1 :]
+    assert client_state.decode(changed.decode("latin-1"), key=KEY) is None
+
+
+@STATE
+@given(call_id=CALL_IDS, account_id=ACCOUNT_IDS, data=st.data())
+def test_any_one_byte_change_of_the_content_decodes_to_none(
+    call_id: str, account_id: int, data: st.DataObject
+) -> None:
+    """The same below the base64: a forger writes valid base64 of whatever JSON they like."""
+    raw = base64.b64decode(client_state.encode(call_id=call_id, account_id=account_id, key=KEY))
+    index = data.draw(st.integers(0, len(raw) - 1))
+    byte = data.draw(st.integers(0, 255).filter(lambda b: b != raw[index]))
+    assert client_state.decode(b64(raw[:index] + bytes([byte]) + raw[index + 1 :]), key=KEY) is None
+
+
+@STATE
+@given(call_id=CALL_IDS, account_id=ACCOUNT_IDS, other=KEYS.filter(lambda k: k != KEY))
+def test_any_other_key_decodes_to_none(call_id: str, account_id: int, other: bytes) -> None:
+    assert client_state.decode(client_state.encode(call_id=call_id, account_id=account_id, key=other), key=KEY) is None
+    assert client_state.decode(client_state.encode(call_id=call_id, account_id=account_id, key=KEY), key=other) is None
+
+
+@STATE
+@given(
+    value=st.text()
+    | st.binary().map(b64)
+    | json_values(any_int=True).map(lambda v: b64(json.dumps(v).encode()))
+    | st.fixed_dictionaries(
+        {"call_id": CALL_IDS, "account_id": st.integers() | json_values(max_leaves=2), "mac": st.text(max_size=30)}
+    ).map(lambda d: b64(json.dumps(d, separators=(",", ":")).encode()))
+)
+def test_arbitrary_text_decodes_to_none(value: str) -> None:
+    assert client_state.decode(value, key=KEY) is None
 
 
 # -- hostile bodies: parse answers with an event or an EnvelopeError, nothing else (the endpoint's 400) ----------
