@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import httpx
-from stack import app, stores
+from stack import app, signed_in, stores
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -63,7 +63,7 @@ def main() -> None:
     args = parser.parse_args()
     per_round = args.requests // args.rounds
     with stores() as env, app(env, "cache-on") as on, app(env, "cache-off", DOCUMENT_CACHE_SIZE="0") as off:
-        with httpx.Client(timeout=60) as client:
+        with httpx.Client(timeout=60, headers=signed_in(on)) as client:
             latencies(client, on.graphql, 50)
             latencies(client, off.graphql, 50)
             cached: list[float] = []

@@ -13,7 +13,7 @@ import statistics
 import time
 
 import httpx
-from stack import app, stores
+from stack import app, signed_in, stores
 
 QUERY = """query($first: Int!) { routes(first: $first) { edges { node { number driver { email } stops { sequence
   lead { fullName status referrals { fullName } similar(first: 2) { score lead { fullName } } } } } } } }"""
@@ -50,7 +50,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     with stores() as env, app(env, "round-trips", SWITCHBOARD_DEBUG_STATS="1") as server:
-        with httpx.Client(timeout=120) as client:
+        with httpx.Client(timeout=120, headers=signed_in(server)) as client:
             ensure_routes(client, server.graphql, 50)
             measure(client, server.graphql, 5, 2)  # warm the model, pools and caches
             results = {first: measure(client, server.graphql, first, args.runs) for first in (5, 50)}

@@ -14,7 +14,8 @@ sys.path.insert(0, str(ROOT))
 from ops.embedded import start_embedded  # noqa: E402
 from ops.embedded.chroma import start_chroma  # noqa: E402
 from ops.settings import Settings  # noqa: E402
-from tests.servers import AppServer, start_app  # noqa: E402
+from tests.client import sign_in  # noqa: E402
+from tests.servers import TEST_JWT_SECRET, AppServer, demo_user, read_demo_users, start_app  # noqa: E402
 
 DATA = ROOT / ".bench"
 
@@ -34,7 +35,7 @@ def stores(fresh: bool = False) -> Iterator[dict[str, str]]:
         yield {
             "POSTGRES_URL": urls.postgres, "MONGODB_URI": urls.mongodb, "NEO4J_URI": urls.graph,
             "REDIS_URL": urls.redis, "CHROMA_URL": chroma.url, "SWITCHBOARD_DATA_DIR": str(DATA / "app"),
-            "SEED_DEMO": "1", "DEMO_LEADS": "300",
+            "SEED_DEMO": "1", "DEMO_LEADS": "300", "JWT_SECRET": TEST_JWT_SECRET,
         }
 
 
@@ -45,3 +46,13 @@ def app(env: dict[str, str], name: str, **overrides: str) -> Iterator[AppServer]
         yield server
     finally:
         server.stop()
+
+
+def owner_token(server: AppServer) -> str:
+    """An access token of the main demo account's owner (the demo users are written on the first start)."""
+    owner = demo_user(read_demo_users(DATA / "app"), "acme", "owner")
+    return str(sign_in(server.graphql, owner["email"], owner["password"])["accessToken"])
+
+
+def signed_in(server: AppServer) -> dict[str, str]:
+    return {"authorization": f"Bearer {owner_token(server)}"}

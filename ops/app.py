@@ -5,21 +5,41 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from ops import health, webhooks
+from ops.graphiql import graphiql_routes
 from ops.graphql import GraphQLApp, build_schema
 from ops.lifespan import lifespan
 from ops.logging import RequestIdMiddleware
 from ops.metrics import Metrics, MetricsMiddleware
-from ops.settings import Settings
+from ops.secrets import signing_secret
+from ops.settings import Settings, production_problems
+from resolvers.identity.config import AuthConfig
+
+
+def auth_config(settings: Settings) -> AuthConfig:
+    return AuthConfig(
+        secret=signing_secret(settings),
+        access_ttl=settings.access_token_lifetime,
+        refresh_ttl=settings.jwt_refresh_expires_in,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        max_failed_sign_ins=settings.login_max_attempts,
+        lockout=settings.login_lockout,
+        invite_ttl=settings.invite_expires_in,
+        session_recheck=settings.session_recheck,
+    )
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
+    problems = production_problems(settings)
+    if problems:
+        raise ValueError("refusing to start in production:\n  - " + "\n  - ".join(problems))
     metrics = Metrics()
-    graphql = GraphQLApp(build_schema(settings), settings)
-    routes: list[Route | WebSocketRoute] = [
+    graphql = GraphQLApp(build_schema(settings), settings, auth_config(settings))
+    routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         Route("/health", health.health),
@@ -27,10 +47,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/health/ready", health.ready),
         Route("/metrics", metrics.endpoint),
         Route("/webhooks/telnyx", webhooks.telnyx, methods=["POST"]),
+        *graphiql_routes(),
     ]
     middleware = [
         Middleware(RequestIdMiddleware),
-        Middleware(MetricsMiddleware, metrics=metrics, paths=frozenset(route.path for route in routes)),
+        Middleware(MetricsMiddleware, metrics=metrics, paths=frozenset(getattr(route, "path", "") for route in routes)),
         Middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,

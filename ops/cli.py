@@ -94,14 +94,22 @@ def seed(
 ) -> None:
     """Replace the demo accounts in every store with fresh demo data."""
     from ops import migrate as migrations
+    from ops.demo_users import describe, write_credentials
     from ops.seed import seed_demo
+
+    settings = _settings(data_dir)
+    if settings.is_production:
+        typer.echo("error: demo data (and its published demo passwords) is refused in production", err=True)
+        raise typer.Exit(2)
 
     async def work(stores):  # noqa: ANN001, ANN202
         await migrations.upgrade(stores.db.engine)
         return await seed_demo(stores, leads=leads, progress=lambda line: typer.echo(line, err=True))
 
-    ids = _run(_settings(data_dir), work)
+    ids, credentials = _run(settings, work)
+    path = write_credentials(settings.data_dir, credentials)
     typer.echo(f"Seeded demo accounts {ids}")
+    typer.echo(describe(credentials, path))
 
 
 @app.command()
@@ -113,6 +121,79 @@ def check(data_dir: DataDir = None) -> None:
     for c in checks:
         typer.echo(f"{c.store:<11} {'up' if c.up else 'DOWN':<5} {c.latency_ms:8.2f} ms  {c.error or ''}")
     raise typer.Exit(0 if all(c.up for c in checks) else 1)
+
+
+def _postgres_url(settings: Settings) -> str:
+    """The configured PostgreSQL, or the embedded one under the data folder (started for this command)."""
+    if settings.postgres_url:
+        return settings.postgres_url
+    from ops.embedded.postgres import start_postgres
+
+    server = start_postgres(settings.data_dir / "postgres")
+    import atexit
+
+    atexit.register(server.stop)
+    return server.url
+
+
+def _secret_once(created: object) -> None:
+    from ops.tenants import Created
+
+    assert isinstance(created, Created)
+    typer.echo(f"account {created.account_slug}: {created.role} {created.email}")
+    if created.password:
+        typer.echo(f"password (shown once): {created.password}")
+    if created.invite_token:
+        typer.echo(f"invitation token (shown once; spend it with acceptInvite): {created.invite_token}")
+
+
+@app.command("create-account")
+def create_account(
+    name: Annotated[str, typer.Argument(help="The account's name, e.g. 'Acme Logistics'.")],
+    owner_email: Annotated[str, typer.Option("--owner-email", help="Email of the account's owner.")],
+    owner_name: Annotated[str, typer.Option("--owner-name", help="The owner's full name.")] = "",
+    slug: Annotated[str | None, typer.Option(help="Short unique name (default: from NAME).")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Create an account (tenant) and its owner; prints the owner's password once."""
+    from ops.tenants import create_account as create
+
+    settings = _settings(data_dir)
+    try:
+        created = asyncio.run(create(_postgres_url(settings), name=name, owner_email=owner_email,
+                                     owner_name=owner_name, slug=slug))
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    _secret_once(created)
+
+
+@app.command("create-user")
+def create_user(
+    account: Annotated[str, typer.Option(help="The account's slug.")],
+    email: Annotated[str, typer.Option(help="The new user's email.")],
+    role: Annotated[str, typer.Option(help="owner, admin, manager, agent, dispatcher, driver or viewer.")] = "agent",
+    name: Annotated[str, typer.Option(help="The user's full name.")] = "",
+    invite: Annotated[bool, typer.Option(help="Print an invitation token instead of a password.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Create a user in an account; prints a password (or with --invite an invitation token) once."""
+    from ops.tenants import create_user as create
+    from resolvers.principal import Role
+
+    if role not in Role.__members__:
+        typer.echo(f"error: --role must be one of {', '.join(Role)}", err=True)
+        raise typer.Exit(2)
+    settings = _settings(data_dir)
+    try:
+        created = asyncio.run(create(
+            _postgres_url(settings), account_slug=account, email=email, role=Role(role), full_name=name,
+            invite=invite, invite_days=settings.invite_expires_in.total_seconds() / 86400,
+        ))
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    _secret_once(created)
 
 
 @app.command("export-schema")

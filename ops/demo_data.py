@@ -160,8 +160,10 @@ def _routes(rng: random.Random, lead_count: int, drivers: list[int], vehicles: i
 
 def demo_account(name: str, slug: str, *, leads: int, routes: int, seed: int) -> DemoAccount:
     rng = random.Random(seed)
-    staff = [("owner", "owner"), ("admin", "admin"), ("dispatch", "dispatcher")]
+    # one user of every role at least, so each can be tried
+    staff = [("owner", "owner"), ("admin", "admin"), ("manager", "manager"), ("dispatch", "dispatcher")]
     staff += [(f"agent{i}", "agent") for i in range(3)] + [(f"driver{i}", "driver") for i in range(5)]
+    staff += [("viewer", "viewer")]
     users = [
         DemoUser(f"{login}@{slug}.example", f"{rng.choice(FIRST)} {rng.choice(LAST)}", role) for login, role in staff
     ]

@@ -1,10 +1,21 @@
-"""GraphiQL at GET /graphql, opened on example operations that cross the stores."""
+"""GraphiQL at GET /graphql: a sign-in bar over GraphiQL, opened on example operations that cross the stores.
+
+Every script and style sheet is served from this package (`graphiql_routes`), so the page works offline and no
+request leaves the machine; ops/static/graphiql/VERSIONS.md names the pinned upstream files.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
 
-from strawberry.http.ides import get_graphql_ide_html
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+
+ASSETS_DIR = Path(__file__).resolve().parent / "static" / "graphiql"
+ASSETS_PATH = "/graphiql"
 
 CROSS_STORE = """# Switchboard: one graph over five stores.
 # Routes and stops come from PostgreSQL, leads from MongoDB, referrals from the
@@ -36,9 +47,16 @@ query CrossStore {
 }
 """
 
+
+class Example(NamedTuple):
+    title: str
+    query: str
+    variables: str | None = None
+
+
 EXAMPLES = [
-    ("Cross-store routes", CROSS_STORE),
-    (
+    Example("Cross-store routes", CROSS_STORE),
+    Example(
         "Leads",
         """query Leads($after: String) {
   leads(first: 10, after: $after, filter: {status: [NEW, QUALIFIED]}, orderBy: SCORE_DESC) {
@@ -48,7 +66,7 @@ EXAMPLES = [
 }
 """,
     ),
-    (
+    Example(
         "Semantic search",
         """query Search {
   searchLeads(text: "fleet telematics for refrigerated trucks", first: 5) {
@@ -58,39 +76,41 @@ EXAMPLES = [
 }
 """,
     ),
-    (
-        "Watch live calls",
+    Example(
+        "Live calls",
         """# Run this first: it follows every call of your account as it moves.
 # Then, in another tab, run "Start a call". With no Telnyx account the simulated
 # carrier plays the call's webhooks into this server's real webhook endpoint.
 # Keep `cursor` of the last event: liveCalls(after: "<cursor>") resumes without a gap.
 subscription LiveCalls {
-  liveCalls {
-    cursor
-    type
-    occurredAt
-    call { id state answeredBy hangupCause durationSec lead { fullName phone } }
-  }
+  liveCalls { cursor type call { id state lead { fullName } } }
 }
 """,
     ),
-    (
-        "Start a call",
-        """# Picks leads you may call; the last digit of the number picks the simulated outcome:
-# 0-5 answered, 6 voicemail, 7 busy, 8 no answer, 9 stays on the line (try speak / hangUpCall).
+    Example(
+        "Callable leads",
+        """# Leads you may call: consent to call and not on the do-not-call list. Calls are refused
+# outside 8:00-21:00 in the lead's timezone. Copy an `id` into "Start a call".
 query Callable { leads(first: 5, filter: {status: [NEW, CONTACTED]}) { edges { node { id fullName phone
   timezone doNotCall consent { call } } } } }
-
-mutation StartCall($leadId: ID!) {
+""",
+    ),
+    Example(
+        "Start a call",
+        """# Put a lead's id (from "Callable leads") in the variables below. With the simulated carrier
+# the last digit of the number picks the outcome:
+# 0-5 answered, 6 voicemail, 7 busy, 8 no answer, 9 stays on the line (try speak / hangUpCall).
+mutation Start($leadId: ID!) {
   startCall(leadId: $leadId) {
     __typename
     ... on CallPayload { call { id state } }
-    ... on CallRefusedError { message }
+    ... on UserError { message }
   }
 }
 """,
+        '{"leadId": ""}',
     ),
-    (
+    Example(
         "Create a lead",
         """mutation Create {
   createLead(input: {firstName: "Ada", lastName: "Lovelace", phone: "+14155550199",
@@ -107,13 +127,61 @@ mutation StartCall($leadId: ID!) {
     ),
 ]
 
+DEMO_USER_FIELDS = ("email", "password", "role", "account")
 
-def graphiql_html() -> str:
-    html = get_graphql_ide_html("graphiql")
-    tabs = json.dumps([{"query": query} for _, query in EXAMPLES])
-    start = html.index("const EXAMPLE_QUERY = `")
-    end = html.index("`;", start) + 2
-    html = html[:start] + f"const EXAMPLE_QUERY = {json.dumps(CROSS_STORE)};\nconst EXAMPLE_TABS = {tabs};" + html[end:]
-    props = "defaultEditorToolsVisibility: true,"
-    html = html.replace(props, f"{props}\n          defaultTabs: EXAMPLE_TABS,")
-    return html.replace("<title>Strawberry GraphiQL</title>", "<title>Switchboard GraphiQL</title>")
+PAGE = """<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <title>Switchboard GraphiQL</title>
+    <link rel="icon" href="data:image/svg+xml,<svg xmlns=%22http://www.w3.org/2000/svg%22 viewBox=%220 0 100 100%22>\
+<text y=%22.9em%22 font-size=%2280%22>&#x260e;</text></svg>" />
+    <link rel="stylesheet" href="{assets}/graphiql.min.css" />
+    <link rel="stylesheet" href="{assets}/plugin-explorer.css" />
+    <link rel="stylesheet" href="{assets}/switchboard.css" />
+  </head>
+  <body>
+    <header class="sb-session" id="sb-session">
+      <strong class="sb-brand">Switchboard</strong>
+      <form class="sb-sign-in" id="sb-sign-in" hidden>
+        <select id="sb-demo" aria-label="Demo user" hidden><option value="">Demo users&hellip;</option></select>
+        <input id="sb-email" type="email" placeholder="Email" autocomplete="username" required />
+        <input id="sb-password" type="password" placeholder="Password" autocomplete="current-password" required />
+        <button type="submit" id="sb-sign-in-button">Sign in</button>
+      </form>
+      <div class="sb-signed-in" id="sb-signed-in" hidden>
+        <span id="sb-who"></span>
+        <button type="button" id="sb-sign-out">Sign out</button>
+      </div>
+      <span class="sb-error" id="sb-error" role="alert"></span>
+    </header>
+    <div id="graphiql">Loading&hellip;</div>
+    <script id="sb-config" type="application/json">{config}</script>
+    <script src="{assets}/react.production.min.js"></script>
+    <script src="{assets}/react-dom.production.min.js"></script>
+    <script src="{assets}/graphiql.min.js"></script>
+    <script src="{assets}/plugin-explorer.umd.js"></script>
+    <script src="{assets}/graphql-ws.min.js"></script>
+    <script src="{assets}/switchboard.js"></script>
+  </body>
+</html>
+"""
+
+
+def _script_json(value: object) -> str:
+    """JSON that cannot end its <script> element or open a comment, whatever strings it carries."""
+    return json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def graphiql_routes() -> list[BaseRoute]:
+    """The page's scripts and style sheets, served from the installed package."""
+    return [Mount(ASSETS_PATH, StaticFiles(directory=ASSETS_DIR), name="graphiql")]
+
+
+def graphiql_html(demo_users: Sequence[Mapping[str, Any]] | None = None) -> str:
+    """The page; `demo_users` (development only, never in production) become a picker that fills the form."""
+    config = {
+        "tabs": [{"query": e.query, **({"variables": e.variables} if e.variables else {})} for e in EXAMPLES],
+        "demoUsers": [{key: str(user.get(key, "")) for key in DEMO_USER_FIELDS} for user in demo_users or []],
+    }
+    return PAGE.replace("{assets}", ASSETS_PATH).replace("{config}", _script_json(config))

@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 import strawberry
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
@@ -25,11 +26,11 @@ from strawberry.extensions.disable_introspection import DisableIntrospection
 import schema.root
 from datasources.instrument import StoreStats, collecting
 from datasources.stores import Stores
+from ops.auth import AuthGate, LegacyWSHandler, TransportWSHandler, connect_socket, principal_from
 from ops.graphiql import graphiql_html
 from ops.settings import Settings
 from resolvers.context import RequestContext, build_context
-from resolvers.errors import InputError
-from resolvers.principal import Principal
+from resolvers.identity.config import AuthConfig
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
@@ -51,13 +52,14 @@ class StoreStatsExtension(SchemaExtension):
 
 
 def _expected(error: Any) -> bool:
-    """Errors we raise on purpose (bad input, validation) stay visible when production masks the rest."""
-    return isinstance(error.original_error, InputError) or error.original_error is None
+    """Errors raised on purpose (bad input, validation, permissions) stay visible when production masks the rest."""
+    return error.original_error is None or isinstance(error.original_error, GraphQLError)
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
     """The schema with this deployment's extensions: limits always, caches and stats by setting."""
     extensions: list[Any] = [
+        AuthGate,
         QueryDepthLimiter(max_depth=MAX_DEPTH),
         MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         MaxTokensLimiter(max_token_count=MAX_TOKENS),
@@ -73,22 +75,37 @@ def build_schema(settings: Settings) -> strawberry.Schema:
 
 
 class GraphQLApp(GraphQL):
-    def __init__(self, schema: strawberry.Schema, settings: Settings) -> None:
+    graphql_transport_ws_handler_class = TransportWSHandler  # type: ignore[assignment]
+    graphql_ws_handler_class = LegacyWSHandler  # type: ignore[assignment]
+
+    def __init__(self, schema: strawberry.Schema, settings: Settings, auth: AuthConfig) -> None:
         super().__init__(schema, graphql_ide="graphiql" if settings.graphiql_enabled else None)
         self.settings = settings
-        self._graphiql = graphiql_html()
+        self.auth = auth
+        self._graphiql: str | None = None
 
     async def get_context(  # type: ignore[override]
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> RequestContext:
         stores: Stores = request.state.stores
-        principal: Principal = request.state.principal
         voice = request.state.voice
-        return build_context(
-            stores, principal, max_page_size=self.settings.max_page_size, calls=voice.service, events=voice.broker
+        context = build_context(
+            stores, None, max_page_size=self.settings.max_page_size, auth=self.auth, calls=voice.service,
+            events=voice.broker,
         )
+        if isinstance(request, WebSocket):
+            return context  # authenticated by connection_init (on_ws_connect)
+        context.response = response
+        principal, reason, _ = await principal_from(stores, self.auth, request.headers.get("authorization"))
+        context.principal, context.auth_error = principal, reason
+        return context
+
+    async def on_ws_connect(self, context: RequestContext) -> None:  # type: ignore[override]
+        await connect_socket(context)
 
     async def render_graphql_ide(self, request: Request) -> Response:
+        if self._graphiql is None:
+            self._graphiql = graphiql_html(request.state.demo_users or None)
         return HTMLResponse(self._graphiql)
 
     def encode_json(self, data: object) -> str:

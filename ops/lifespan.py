@@ -6,18 +6,18 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from typing import TypedDict
+from dataclasses import asdict
+from typing import Any, TypedDict
 
 from starlette.applications import Starlette
 
 from datasources.stores import Stores
 from ops import migrate
-from ops.principal import development_principal
+from ops.demo_users import credentials_path, describe, read_credentials, write_credentials
 from ops.seed import is_seeded, seed_demo
 from ops.settings import Settings
 from ops.stores import open_all
 from ops.voice import Voice, open_voice
-from resolvers.principal import Principal
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 class State(TypedDict):
     stores: Stores
     voice: Voice
-    principal: Principal
+    # the demo users GraphiQL offers to sign in as (development only)
+    demo_users: list[dict[str, Any]]
     started: float
 
 
@@ -39,12 +40,18 @@ def lifespan(settings: Settings) -> Lifespan:
             stores, urls = await open_all(settings, exits)
             if settings.auto_migrate:
                 await migrate.upgrade(stores.db.engine)
-            if settings.seeds_demo and not settings.is_production and not await is_seeded(stores):
-                started = time.perf_counter()
-                await seed_demo(stores, leads=settings.demo_leads)
-                log.info("demo data written in %.1f s", time.perf_counter() - started)
+            demo_users: list[dict[str, Any]] = []
+            if settings.seeds_demo and not settings.is_production:
+                if not await is_seeded(stores):
+                    started = time.perf_counter()
+                    _, credentials = await seed_demo(stores, leads=settings.demo_leads)
+                    write_credentials(settings.data_dir, credentials)
+                    log.info("demo data written in %.1f s", time.perf_counter() - started)
+                credentials = read_credentials(settings.data_dir)
+                if credentials:
+                    log.warning("%s", describe(credentials, credentials_path(settings.data_dir)))
+                demo_users = [asdict(c) for c in credentials]
             voice = await open_voice(settings, stores, urls.redis, exits)
-            principal = await development_principal(stores.db)
-            yield {"stores": stores, "voice": voice, "principal": principal, "started": time.monotonic()}
+            yield {"stores": stores, "voice": voice, "demo_users": demo_users, "started": time.monotonic()}
 
     return run

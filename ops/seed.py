@@ -11,11 +11,13 @@ from collections.abc import Callable, Sequence
 
 from datasources.mongo import leads as lead_store
 from datasources.mongo.records import LeadRecord
-from datasources.postgres import accounts, routes, vehicles
+from datasources.postgres import accounts, identity, routes, vehicles
 from datasources.postgres.routes import NewStop
 from datasources.redis import keys
 from datasources.stores import Stores
 from ops.demo_data import DemoAccount, demo_account
+from ops.demo_users import DemoCredential, demo_password
+from resolvers.identity.passwords import hash_password
 from resolvers.leads.propagate import lead_text
 
 log = logging.getLogger(__name__)
@@ -45,13 +47,19 @@ async def clear_account(stores: Stores, slug: str) -> None:
     await accounts.delete_account(stores.db, account_id=found.id)
 
 
-async def seed_account(stores: Stores, demo: DemoAccount, progress: Callable[[str], None]) -> int:
+async def seed_account(
+    stores: Stores, demo: DemoAccount, progress: Callable[[str], None], credentials: list[DemoCredential]
+) -> int:
     account = await accounts.create_account(stores.db, name=demo.name, slug=demo.slug, timezone="America/New_York")
     a = account.id
-    users = [
-        await accounts.create_user(stores.db, account_id=a, email=u.email, full_name=u.full_name, role=u.role)
-        for u in demo.users
-    ]
+    users = []
+    for u in demo.users:
+        password = demo_password()
+        users.append(await identity.create_user(
+            stores.db, account_id=a, email=u.email, full_name=u.full_name, role=u.role,
+            password_hash=await hash_password(password),
+        ))
+        credentials.append(DemoCredential(demo.slug, u.email, password, u.role))
     fleet = [
         await vehicles.create_vehicle(stores.db, account_id=a, plate=p, name=n, kind=k, capacity_kg=c)
         for p, n, k, c in demo.vehicles
@@ -92,13 +100,17 @@ async def seed_account(stores: Stores, demo: DemoAccount, progress: Callable[[st
     return a
 
 
-async def seed_demo(stores: Stores, *, leads: int, progress: Callable[[str], None] = log.info) -> list[int]:
-    """Replaces the demo accounts in every store, then marks the data folder as seeded."""
+async def seed_demo(
+    stores: Stores, *, leads: int, progress: Callable[[str], None] = log.info
+) -> tuple[list[int], list[DemoCredential]]:
+    """Replaces the demo accounts in every store, then marks the data folder as seeded. Returns the accounts'
+    ids and their users' sign-in credentials (fresh random passwords, one user per role at least)."""
     await stores.redis.delete(keys.seed_marker())
-    ids = []
+    ids: list[int] = []
+    credentials: list[DemoCredential] = []
     for name, slug, share, route_count, seed in DEMO_ACCOUNTS:
         await clear_account(stores, slug)
         demo = demo_account(name, slug, leads=int(leads * share), routes=route_count, seed=seed)
-        ids.append(await seed_account(stores, demo, progress))
+        ids.append(await seed_account(stores, demo, progress, credentials))
     await stores.redis.set(keys.seed_marker(), ",".join(map(str, ids)))
-    return ids
+    return ids, credentials

@@ -1,38 +1,70 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from datasources.calls.broker import StreamBroker
 from datasources.instrument import StoreStats
 from datasources.stores import Stores
 from resolvers.calls.port import CallControl
+from resolvers.identity.config import AuthConfig
 from resolvers.loaders import Loaders
+from resolvers.permissions import Unauthenticated
 from resolvers.principal import Principal
 
 
 @dataclass
 class RequestContext:
-    """What every resolver gets: the caller, the stores, and this request's own loaders."""
+    """What every resolver gets: the caller, the stores, and this operation's own loaders.
+
+    One is made per HTTP request, and per operation on a WebSocket (`for_operation`), so loader caches never
+    outlive an operation; a subscription takes fresh loaders for each event (`fresh_loaders`).
+    """
 
     stores: Stores
-    principal: Principal
-    loaders: Loaders
+    principal: Principal | None
     max_page_size: int
+    auth: AuthConfig = field(default_factory=AuthConfig)
     calls: CallControl | None = None
     events: StreamBroker | None = None
     stats: StoreStats | None = None
+    # why the credentials presented were refused (None: valid, or none given)
+    auth_error: str | None = None
+    # the HTTP response Strawberry will send (its status code is ours to set); None on a WebSocket
+    response: Any = None
+    connection_params: dict[str, Any] | None = None
+    _loaders: Loaders | None = None
+
+    @property
+    def caller(self) -> Principal:
+        if self.principal is None:
+            raise Unauthenticated(self.auth_error or "sign in first")
+        return self.principal
 
     @property
     def account_id(self) -> int:
-        return self.principal.account_id
+        return self.caller.account_id
+
+    @property
+    def loaders(self) -> Loaders:
+        if self._loaders is None:
+            self._loaders = Loaders(self.stores, self.caller)
+        return self._loaders
+
+    def fresh_loaders(self) -> None:
+        self._loaders = None
+
+    def for_operation(self) -> RequestContext:
+        return replace(self, stats=None, _loaders=None)
 
 
 def build_context(
     stores: Stores,
-    principal: Principal,
+    principal: Principal | None,
     *,
     max_page_size: int,
+    auth: AuthConfig | None = None,
     calls: CallControl | None = None,
     events: StreamBroker | None = None,
 ) -> RequestContext:
-    return RequestContext(stores, principal, Loaders(stores), max_page_size, calls, events)
+    return RequestContext(stores, principal, max_page_size, auth or AuthConfig(), calls, events)

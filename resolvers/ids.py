@@ -7,8 +7,8 @@ import binascii
 
 from resolvers.errors import InputError
 
-TYPES = ("Lead", "Account", "User", "Vehicle", "Route", "Stop", "Call")
-INT_KEYED = {"Account", "User", "Vehicle", "Route", "Stop"}
+TYPES = ("Lead", "Account", "User", "Vehicle", "Route", "Stop", "Call", "ApiKey")
+INT_KEYED = {"Account", "User", "Vehicle", "Route", "Stop", "ApiKey"}
 
 
 def encode(type_name: str, key: object) -> str:

@@ -1,13 +1,18 @@
-"""Per-request DataLoaders: every edge between entities goes through one of these.
+"""Per-request DataLoaders, bound to the caller: every edge between entities goes through one of these.
 
-Keys carry the tenant, `(account_id, key)`, and each batch becomes one store call per account (in practice
-one), so a query's round trips grow with its depth, never with its rows.
+A request's loaders know one account and one principal, so a nested field can only ever read the caller's
+tenant (never a record's own `account_id`), and they apply the caller's row scope: an agent's loaders find
+only the agent's own and unassigned leads, a driver's only the driver's routes, their stops and those stops'
+leads. Each batch is one store call, so a query's round trips grow with its depth, never with its rows.
+Loaders are made on first use: most operations touch two or three of them.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
+from functools import cached_property
 from typing import Any
 
 from aiodataloader import DataLoader
@@ -17,102 +22,222 @@ from datasources.calls.codec import load_call
 from datasources.calls.model import Call
 from datasources.mongo import calls as call_logs
 from datasources.mongo import leads
+from datasources.mongo.calls import CallLogRecord
 from datasources.mongo.records import LeadRecord
 from datasources.postgres import accounts, routes, stops, vehicles
-from datasources.postgres.records import AccountRecord
+from datasources.postgres.records import AccountRecord, RouteRecord, StopRecord
 from datasources.stores import Stores
+from resolvers.principal import Principal, Role
 
-type Fetch = Callable[[int, list[Any]], Awaitable[Sequence[Any]]]
+type GroupFetch = Callable[[Any, list[Any]], Awaitable[Sequence[Any]]]
 
 
-def tenant_loader(fetch: Fetch) -> DataLoader:
-    async def batch(keys: list[tuple[int, Hashable]]) -> list[Any]:
-        by_account: dict[int, list[Hashable]] = defaultdict(list)
-        for account_id, key in keys:
-            by_account[account_id].append(key)
-        found: dict[tuple[int, Hashable], Any] = {}
-        for account_id, ks in by_account.items():
-            unique = list(dict.fromkeys(ks))
-            values = await fetch(account_id, unique)
-            found.update(((account_id, k), v) for k, v in zip(unique, values, strict=True))
-        return [found[key] for key in keys]
+def loader(fetch: Callable[[list[Any]], Awaitable[Sequence[Any]]]) -> DataLoader:
+    async def batch(keys: list[Hashable]) -> list[Any]:
+        unique = list(dict.fromkeys(keys))
+        found = dict(zip(unique, await fetch(unique), strict=True))
+        return [found[k] for k in keys]
 
     return DataLoader(batch)
 
 
-type GroupFetch = Callable[[int, Any, list[Any]], Awaitable[Sequence[Any]]]
-
-
 def grouped_loader(fetch: GroupFetch) -> DataLoader:
-    """Keys `(account_id, (key, param))`: one store call per distinct (account, param), e.g. a depth or page size."""
+    """Keys `(key, param)`: one store call per distinct param, e.g. a depth or a page size."""
 
-    async def by_param(account_id: int, keys: list[tuple[Hashable, Hashable]]) -> list[Any]:
+    async def batch(keys: list[tuple[Hashable, Hashable]]) -> list[Any]:
         groups: dict[Hashable, list[Hashable]] = defaultdict(list)
-        for key, param in keys:
+        for key, param in dict.fromkeys(keys):
             groups[param].append(key)
         found: dict[tuple[Hashable, Hashable], Any] = {}
         for param, ks in groups.items():
-            found.update(((k, param), v) for k, v in zip(ks, await fetch(account_id, param, ks), strict=True))
+            found.update(((k, param), v) for k, v in zip(ks, await fetch(param, ks), strict=True))
         return [found[k] for k in keys]
 
-    return tenant_loader(by_param)
+    return DataLoader(batch)
 
 
 class Loaders:
-    def __init__(self, stores: Stores) -> None:
-        db, graph, vectors = stores.db, stores.graph, stores.vectors
-        self.account: DataLoader = tenant_loader(lambda a, ids: _accounts(db, a, ids))
-        self.user: DataLoader = tenant_loader(lambda a, ids: accounts.users_by_ids(db, account_id=a, ids=ids))
-        self.vehicle: DataLoader = tenant_loader(lambda a, ids: vehicles.vehicles_by_ids(db, account_id=a, ids=ids))
-        self.route: DataLoader = tenant_loader(lambda a, ids: routes.routes_by_ids(db, account_id=a, ids=ids))
-        self.stop: DataLoader = tenant_loader(lambda a, ids: stops.stops_by_ids(db, account_id=a, ids=ids))
-        self.stops_by_route: DataLoader = tenant_loader(
-            lambda a, ids: stops.stops_by_routes(db, account_id=a, route_ids=ids)
-        )
-        self.stops_by_lead: DataLoader = tenant_loader(
-            lambda a, ids: stops.stops_by_leads(db, account_id=a, lead_ids=ids)
-        )
-        self.lead: DataLoader = tenant_loader(lambda a, ids: leads.leads_by_ids(account_id=a, ids=ids))
-        self.referrer: DataLoader = tenant_loader(lambda a, ids: graph.referrers(account_id=a, lead_ids=ids))
-        self.colleagues: DataLoader = tenant_loader(lambda a, ids: graph.colleagues(account_id=a, lead_ids=ids))
-        self.referrals: DataLoader = grouped_loader(
-            lambda a, depth, ids: graph.referrals(account_id=a, lead_ids=ids, depth=depth)
-        )
-        self.similar: DataLoader = grouped_loader(
-            lambda a, first, ids: vectors.similar_leads(account_id=a, lead_ids=ids, first=first)
-        )
+    def __init__(self, stores: Stores, principal: Principal) -> None:
+        self.stores = stores
+        self.principal = principal
+        self.account_id = principal.account_id
+        self._driver_scope: asyncio.Future[tuple[frozenset[int], frozenset[str]]] | None = None
 
-        redis = stores.redis
-        self.call: DataLoader = tenant_loader(lambda a, ids: _calls(redis, a, ids))
-        self.call_log: DataLoader = tenant_loader(lambda a, ids: call_logs.call_logs_by_ids(account_id=a, ids=ids))
-        self.call_logs_of_lead: DataLoader = tenant_loader(
-            lambda a, ids: call_logs.call_logs_of_leads(account_id=a, lead_ids=ids)
-        )
-        self.live_call_of_lead: DataLoader = tenant_loader(lambda a, ids: _live_calls_of_leads(redis, a, ids))
+    # -- row scope -------------------------------------------------------------------------------------------
 
-    async def leads(self, account_id: int, ids: Sequence[str]) -> list[LeadRecord]:
-        """Loads many leads and drops the ones that no longer exist (an index may lag a delete)."""
-        found = await self.lead.load_many([(account_id, i) for i in ids])
+    async def driver_scope(self) -> tuple[frozenset[int], frozenset[str]]:
+        """A driver's route ids and the lead ids their stops visit, read once per request."""
+        if self._driver_scope is None:
+            assert self.principal.user_id is not None
+            self._driver_scope = asyncio.ensure_future(
+                stops.driver_scope(self.stores.db, account_id=self.account_id, driver_id=self.principal.user_id)
+            )
+        return await self._driver_scope
+
+    def lead_owners(self) -> list[int | None] | None:
+        """The owners whose leads the caller sees (None: any owner)."""
+        if self.principal.role is Role.agent:
+            return [None, self.principal.user_id] if self.principal.user_id is not None else [None]
+        return None
+
+    async def sees_lead(self, lead: LeadRecord) -> bool:
+        owners = self.lead_owners()
+        if owners is not None:
+            return lead.owner_id in owners
+        if self.principal.role is Role.driver:
+            return lead.id in (await self.driver_scope())[1]
+        return True
+
+    async def _sees_route(self, route_id: int) -> bool:
+        if self.principal.role is not Role.driver:
+            return True
+        return route_id in (await self.driver_scope())[0]
+
+    async def _visible_leads(self, found: Sequence[LeadRecord | None]) -> list[LeadRecord | None]:
+        return [r if r is not None and await self.sees_lead(r) else None for r in found]
+
+    async def _visible_stops(self, found: Sequence[StopRecord | None]) -> list[StopRecord | None]:
+        return [s if s is not None and await self._sees_route(s.route_id) else None for s in found]
+
+    async def sees_call(self, call: Call) -> bool:
+        return (await self._visible_calls([call]))[0] is not None
+
+    async def _visible_calls(self, found: Sequence[Call | None]) -> list[Call | None]:
+        if self.principal.role is not Role.agent:
+            return list(found)
+        lead_ids = [c.lead_id for c in found if c is not None and c.lead_id]
+        seen = {r.id for r in await self.lead.load_many(lead_ids) if r is not None}
+        me = self.principal.user_id
+        return [c if c is not None and (c.lead_id in seen or (me is not None and c.agent_id == me)) else None
+                for c in found]
+
+    # -- PostgreSQL ------------------------------------------------------------------------------------------
+
+    @cached_property
+    def account(self) -> DataLoader:
+        return loader(self._accounts)
+
+    async def _accounts(self, ids: list[int]) -> list[AccountRecord | None]:
+        # a tenant can only ever see its own account row
+        record = await accounts.account(self.stores.db, account_id=self.account_id) if self.account_id in ids else None
+        return [record if i == self.account_id else None for i in ids]
+
+    @cached_property
+    def user(self) -> DataLoader:
+        return loader(lambda ids: accounts.users_by_ids(self.stores.db, account_id=self.account_id, ids=ids))
+
+    @cached_property
+    def vehicle(self) -> DataLoader:
+        return loader(lambda ids: vehicles.vehicles_by_ids(self.stores.db, account_id=self.account_id, ids=ids))
+
+    @cached_property
+    def route(self) -> DataLoader:
+        return loader(self._routes)
+
+    async def _routes(self, ids: list[int]) -> list[RouteRecord | None]:
+        found = await routes.routes_by_ids(self.stores.db, account_id=self.account_id, ids=ids)
+        return [r if r is not None and await self._sees_route(r.id) else None for r in found]
+
+    @cached_property
+    def stop(self) -> DataLoader:
+        async def fetch(ids: list[int]) -> list[StopRecord | None]:
+            return await self._visible_stops(
+                await stops.stops_by_ids(self.stores.db, account_id=self.account_id, ids=ids)
+            )
+
+        return loader(fetch)
+
+    @cached_property
+    def stops_by_route(self) -> DataLoader:
+        async def fetch(ids: list[int]) -> list[list[StopRecord]]:
+            found = await stops.stops_by_routes(self.stores.db, account_id=self.account_id, route_ids=ids)
+            return [[s for s in group if await self._sees_route(s.route_id)] for group in found]
+
+        return loader(fetch)
+
+    @cached_property
+    def stops_by_lead(self) -> DataLoader:
+        async def fetch(ids: list[str]) -> list[list[StopRecord]]:
+            found = await stops.stops_by_leads(self.stores.db, account_id=self.account_id, lead_ids=ids)
+            return [[s for s in group if await self._sees_route(s.route_id)] for group in found]
+
+        return loader(fetch)
+
+    # -- MongoDB ---------------------------------------------------------------------------------------------
+
+    @cached_property
+    def lead(self) -> DataLoader:
+        async def fetch(ids: list[str]) -> list[LeadRecord | None]:
+            return await self._visible_leads(await leads.leads_by_ids(account_id=self.account_id, ids=ids))
+
+        return loader(fetch)
+
+    async def leads(self, ids: Sequence[str]) -> list[LeadRecord]:
+        """Loads many leads and drops the ones the caller cannot see or that no longer exist."""
+        found = await self.lead.load_many(list(ids))
         return [lead for lead in found if lead is not None]
 
+    @cached_property
+    def call_log(self) -> DataLoader:
+        async def fetch(ids: list[str]) -> list[CallLogRecord | None]:
+            found = await call_logs.call_logs_by_ids(account_id=self.account_id, ids=ids)
+            if self.principal.role is not Role.agent:
+                return found
+            seen = {r.id for r in await self.lead.load_many([g.lead_id for g in found if g and g.lead_id])
+                    if r is not None}
+            return [g if g is not None and g.lead_id in seen else None for g in found]
 
-async def _calls(redis: Any, account_id: int, ids: list[str]) -> list[Call | None]:
-    found = await call_store.calls_by_ids(redis, account_id=account_id, ids=ids)
-    return [load_call(c) if c else None for c in found]
+        return loader(fetch)
 
+    @cached_property
+    def call_logs_of_lead(self) -> DataLoader:
+        return loader(lambda ids: call_logs.call_logs_of_leads(account_id=self.account_id, lead_ids=ids))
 
-async def _live_calls_of_leads(redis: Any, account_id: int, lead_ids: list[str]) -> list[Call | None]:
-    """The live call of each lead (the newest, if several): the account's active set, then one MGET."""
-    active = await call_store.active_call_ids(redis, account_id=account_id)
-    calls = [c for c in await _calls(redis, account_id, active) if c is not None and not c.terminal]
-    newest: dict[str, Call] = {}
-    for c in sorted(calls, key=lambda c: (c.updated_at is not None, c.updated_at)):
-        if c.lead_id:
-            newest[c.lead_id] = c
-    return [newest.get(i) for i in lead_ids]
+    # -- the graph and Chroma --------------------------------------------------------------------------------
 
+    @cached_property
+    def referrer(self) -> DataLoader:
+        return loader(lambda ids: self.stores.graph.referrers(account_id=self.account_id, lead_ids=ids))
 
-async def _accounts(db: Any, account_id: int, ids: list[int]) -> list[AccountRecord | None]:
-    # A tenant can only ever see its own account row.
-    record = await accounts.account(db, account_id=account_id) if account_id in ids else None
-    return [record if i == account_id else None for i in ids]
+    @cached_property
+    def colleagues(self) -> DataLoader:
+        return loader(lambda ids: self.stores.graph.colleagues(account_id=self.account_id, lead_ids=ids))
+
+    @cached_property
+    def referrals(self) -> DataLoader:
+        return grouped_loader(
+            lambda depth, ids: self.stores.graph.referrals(account_id=self.account_id, lead_ids=ids, depth=depth)
+        )
+
+    @cached_property
+    def similar(self) -> DataLoader:
+        return grouped_loader(
+            lambda first, ids: self.stores.vectors.similar_leads(account_id=self.account_id, lead_ids=ids, first=first)
+        )
+
+    # -- Redis -----------------------------------------------------------------------------------------------
+
+    @cached_property
+    def call(self) -> DataLoader:
+        async def fetch(ids: list[str]) -> list[Call | None]:
+            return await self._visible_calls(await self._calls(ids))
+
+        return loader(fetch)
+
+    async def _calls(self, ids: list[str]) -> list[Call | None]:
+        found = await call_store.calls_by_ids(self.stores.redis, account_id=self.account_id, ids=ids)
+        return [load_call(c) if c else None for c in found]
+
+    @cached_property
+    def live_call_of_lead(self) -> DataLoader:
+        return loader(self._live_calls_of_leads)
+
+    async def _live_calls_of_leads(self, lead_ids: list[str]) -> list[Call | None]:
+        """The live call of each lead (the newest, if several): the account's active set, then one MGET."""
+        active = await call_store.active_call_ids(self.stores.redis, account_id=self.account_id)
+        calls = [c for c in await self._calls(active) if c is not None and not c.terminal]
+        newest: dict[str, Call] = {}
+        for c in sorted(calls, key=lambda c: (c.updated_at is not None, c.updated_at)):
+            if c.lead_id:
+                newest[c.lead_id] = c
+        return [newest.get(i) for i in lead_ids]

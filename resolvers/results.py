@@ -16,6 +16,8 @@ class FailureKind(StrEnum):
     unavailable = "unavailable"
     forbidden = "forbidden"
     refused = "refused"
+    unauthenticated = "unauthenticated"
+    locked = "locked"
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class Failure:
     message: str
     field: str | None = None
     store: str | None = None
+    retry_after: int | None = None
 
     @classmethod
     def invalid(cls, field: str, message: str) -> Failure:
@@ -40,6 +43,18 @@ class Failure:
     @classmethod
     def refused(cls, field: str, reason: str) -> Failure:
         return cls(FailureKind.refused, reason, field=field)
+
+    @classmethod
+    def forbidden(cls, message: str) -> Failure:
+        return cls(FailureKind.forbidden, message)
+
+    @classmethod
+    def unauthenticated(cls, message: str) -> Failure:
+        return cls(FailureKind.unauthenticated, message)
+
+    @classmethod
+    def locked(cls, message: str, retry_after: int) -> Failure:
+        return cls(FailureKind.locked, message, retry_after=retry_after)
 
     @classmethod
     def unavailable(cls, store: str, error: BaseException) -> Failure:

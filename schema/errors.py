@@ -42,7 +42,19 @@ class PermissionDeniedError(UserError):
     pass
 
 
+@strawberry.type(description="The credentials were refused; `message` says why (the same for any wrong email or "
+                             "password).")
+class AuthenticationError(UserError):
+    pass
+
+
+@strawberry.type(description="Too many failed sign-ins for this email; try again after `retryAfterSeconds`.")
+class TooManyAttemptsError(UserError):
+    retry_after_seconds: int
+
+
 MutationError = ValidationError | NotFoundError | ConflictError | StoreUnavailableError | PermissionDeniedError
+AuthError = AuthenticationError | TooManyAttemptsError | ValidationError | ConflictError
 
 
 def from_failure(failure: Failure) -> MutationError:
@@ -56,8 +68,20 @@ def from_failure(failure: Failure) -> MutationError:
             return ConflictError(message=failure.message, field=failure.field or "input")
         case FailureKind.unavailable:
             return StoreUnavailableError(message=failure.message, store=failure.store or "unknown")
-        case FailureKind.forbidden:
+        case FailureKind.forbidden | FailureKind.unauthenticated | FailureKind.locked:
             return PermissionDeniedError(message=failure.message)
+
+
+def auth_error(failure: Failure) -> AuthError:
+    match failure.kind:
+        case FailureKind.unauthenticated:
+            return AuthenticationError(message=failure.message)
+        case FailureKind.locked:
+            return TooManyAttemptsError(message=failure.message, retry_after_seconds=failure.retry_after or 0)
+        case FailureKind.conflict:
+            return ConflictError(message=failure.message, field=failure.field or "input")
+        case _:
+            return ValidationError(message=failure.message, field=failure.field or "input")
 
 
 

@@ -20,6 +20,7 @@ from schema.fleet.queries import FleetQueries
 from schema.fleet.types import Route, Stop, Vehicle
 from schema.graph.mutations import GraphMutations
 from schema.graph.queries import GraphQueries
+from schema.identity.mutations import IdentityMutations
 from schema.leads.mutations import LeadMutations
 from schema.leads.queries import LeadQueries
 from schema.leads.types import Lead
@@ -42,7 +43,7 @@ class Query(AccountQueries, LeadQueries, FleetQueries, GraphQueries, CallQueries
 
 
 @strawberry.type
-class Mutation(LeadMutations, GraphMutations, FleetMutations, CallMutations):
+class Mutation(IdentityMutations, LeadMutations, GraphMutations, FleetMutations, CallMutations):
     pass
 
 

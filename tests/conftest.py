@@ -9,8 +9,17 @@ import pytest
 from ops.embedded.mongo import start_mongo
 from ops.embedded.process import ChildServer
 from ops.embedded.redis import start_redis
-from tests.client import GraphQL
-from tests.servers import AppServer, postgres_database, postgres_server, reachable, start_app
+from tests.client import GraphQL, sign_in
+from tests.servers import (
+    TEST_JWT_SECRET,
+    AppServer,
+    demo_user,
+    postgres_database,
+    postgres_server,
+    reachable,
+    read_demo_users,
+    start_app,
+)
 
 
 @pytest.fixture(scope="session")
@@ -81,6 +90,7 @@ def store_env(
         "SWITCHBOARD_DEBUG_STATS": "1",
         "DEMO_LEADS": "60",
         "SEED_DEMO": "1",
+        "JWT_SECRET": TEST_JWT_SECRET,
     }
 
 
@@ -92,5 +102,23 @@ def app_server(store_env: dict[str, str], data_root: Path) -> Iterator[AppServer
 
 
 @pytest.fixture(scope="session")
-def app_gql(app_server: AppServer) -> GraphQL:
-    return GraphQL(app_server.graphql)
+def demo_users(app_server: AppServer, store_env: dict[str, str]) -> list[dict[str, str]]:
+    """The app server's demo users, as its first start wrote them: {account, email, password, role}."""
+    return read_demo_users(Path(store_env["SWITCHBOARD_DATA_DIR"]))
+
+
+@pytest.fixture(scope="session")
+def owner_token(app_server: AppServer, demo_users: list[dict[str, str]]) -> str:
+    """An access token of the owner of the main demo account (acme)."""
+    owner = demo_user(demo_users, "acme", "owner")
+    return sign_in(app_server.graphql, owner["email"], owner["password"])["accessToken"]
+
+
+@pytest.fixture(scope="session")
+def auth_headers(owner_token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {owner_token}"}
+
+
+@pytest.fixture(scope="session")
+def app_gql(app_server: AppServer, owner_token: str) -> GraphQL:
+    return GraphQL(app_server.graphql, owner_token)

@@ -50,6 +50,10 @@ class LeadFilter:
     owner_id: int | None = None
     text: str | None = None
     include_archived: bool = False
+    # the caller's row scope, on top of what they asked for: only leads of these owners (None: unassigned),
+    # only these ids
+    visible_owners: Sequence[int | None] | None = None
+    visible_ids: Sequence[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,13 @@ def _query(account_id: int, where: LeadFilter) -> dict[str, Any]:
         query["owner_id"] = where.owner_id
     if where.text:
         query["$text"] = {"$search": where.text}
+    scope: list[dict[str, Any]] = []
+    if where.visible_owners is not None:
+        scope.append({"owner_id": {"$in": list(where.visible_owners)}})
+    if where.visible_ids is not None:
+        scope.append({"_id": {"$in": [oid for oid in map(object_id, where.visible_ids) if oid is not None]}})
+    if scope:
+        query["$and"] = scope
     return query
 
 
@@ -250,13 +261,15 @@ async def update_lead(
 
 
 @round_trip("mongodb")
-async def replace_lead(*, record: LeadRecord) -> None:
+async def replace_lead(*, account_id: int, record: LeadRecord) -> None:
     """Puts a lead back exactly as `record` holds it: the undo of `update_lead`."""
+    if record.account_id != account_id:
+        raise ValueError(f"lead {record.id} belongs to account {record.account_id}, not {account_id}")
     body = asdict(record)
     oid = object_id(body.pop("id"))
     doc = Lead.model_validate({**body, "_id": oid, "tags": list(record.tags), "notes": list(body["notes"])})
     await Lead.get_pymongo_collection().replace_one(
-        {"_id": oid, "account_id": record.account_id}, doc.model_dump(by_alias=True, exclude={"id"})
+        {"_id": oid, "account_id": account_id}, doc.model_dump(by_alias=True, exclude={"id"})
     )
 
 

@@ -69,3 +69,45 @@ class StopRecord:
     status: str
     lead_id: str | None
     arrived_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What sign-in needs of a user; never leaves the identity resolvers."""
+
+    user: UserRecord
+    password_hash: str | None
+    session_epoch: int
+
+
+@dataclass(frozen=True, slots=True)
+class SessionState:
+    """Whether a user's access tokens of one session family still stand (the fallback when Redis has no copy)."""
+
+    active: bool
+    session_epoch: int
+    family_revoked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRecord:
+    id: int
+    account_id: int
+    name: str
+    role: str
+    prefix: str
+    created_by: int | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class InviteRecord:
+    id: int
+    account_id: int
+    email: str
+    role: str
+    invited_by: int | None
+    created_at: datetime
+    expires_at: datetime
+    accepted_at: datetime | None

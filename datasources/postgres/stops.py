@@ -62,3 +62,20 @@ async def update_stop_status(db: Database, *, account_id: int, stop_id: int, sta
         if status == "arrived" and row.arrived_at is None:
             row.arrived_at = datetime.now(UTC)
     return stop_record(row)
+
+
+@round_trip("postgresql")
+async def driver_scope(db: Database, *, account_id: int, driver_id: int) -> tuple[frozenset[int], frozenset[str]]:
+    """What a driver may see: the ids of their routes, and the leads those routes' stops visit."""
+    from datasources.postgres.models import Route
+
+    async with db.sessions() as session:
+        route_ids = frozenset(await session.scalars(
+            select(Route.id).where(Route.account_id == account_id, Route.driver_id == driver_id)
+        ))
+        lead_ids = frozenset(
+            lead for lead in await session.scalars(
+                select(Stop.lead_id).where(Stop.account_id == account_id, Stop.route_id.in_(route_ids))
+            ) if lead
+        ) if route_ids else frozenset()
+    return route_ids, lead_ids

@@ -39,6 +39,18 @@ def rate_limit(principal: str, window: int) -> str:
     return f"{PREFIX}:ratelimit:{principal}:{window}"
 
 
+def login_failures(email_digest: str) -> str:
+    return f"{PREFIX}:auth:login-failures:{email_digest}"
+
+
+def session_epoch(user_id: int) -> str:
+    return f"{PREFIX}:auth:user:{user_id}:epoch"
+
+
+def family_revoked(family_id: str) -> str:
+    return f"{PREFIX}:auth:family:{family_id}:revoked"
+
+
 def archive_outbox() -> str:
     return f"{PREFIX}:outbox:archive"
 

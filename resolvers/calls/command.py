@@ -8,6 +8,7 @@ from datasources.calls.model import Call, CarrierFailed
 from resolvers.calls.call import call as find_call
 from resolvers.context import RequestContext
 from resolvers.leads import validate
+from resolvers.permissions import Action, requires
 from resolvers.results import Failure
 
 MAX_SPEECH = 3000
@@ -27,10 +28,12 @@ async def command(ctx: RequestContext, call_id: str, action: str, **arguments: A
     return found
 
 
+@requires(Action.place_calls)
 async def hang_up(ctx: RequestContext, call_id: str) -> Call | Failure:
     return await command(ctx, call_id, "hang_up")
 
 
+@requires(Action.place_calls)
 async def transfer(ctx: RequestContext, call_id: str, to: str) -> Call | Failure:
     try:
         number = validate.phone(to)
@@ -39,6 +42,7 @@ async def transfer(ctx: RequestContext, call_id: str, to: str) -> Call | Failure
     return await command(ctx, call_id, "transfer", to=number)
 
 
+@requires(Action.place_calls)
 async def speak(ctx: RequestContext, call_id: str, text: str) -> Call | Failure:
     text = text.strip()
     if not text or len(text) > MAX_SPEECH:

@@ -9,7 +9,7 @@ from resolvers.pagination import Page, check_first, decode_cursor, encode_cursor
 
 async def lead_calls(ctx: RequestContext, lead: LeadRecord, *, first: int, after: str | None) -> Page[Call]:
     check_first(first, ctx.max_page_size)
-    logs = await ctx.loaders.call_logs_of_lead.load((lead.account_id, lead.id))
+    logs = await ctx.loaders.call_logs_of_lead.load(lead.id)
     calls = [call_from_log(log) for log in logs]
     start = 0
     if after is not None:

@@ -5,11 +5,13 @@ from datasources.postgres.errors import NotFound
 from datasources.postgres.records import RouteRecord
 from resolvers.context import RequestContext
 from resolvers.ids import decode_int
+from resolvers.permissions import Action, requires
 from resolvers.results import Failure
 
 FIELDS = {"Route": "routeId", "User": "driverId", "Vehicle": "vehicleId"}
 
 
+@requires(Action.plan_routes)
 async def assign_route(
     ctx: RequestContext, route_id: str, driver_id: str | None, vehicle_id: str | None
 ) -> RouteRecord | Failure:
@@ -22,5 +24,5 @@ async def assign_route(
         )
     except NotFound as exc:
         return Failure.not_found(FIELDS[exc.kind], exc.kind.lower())
-    ctx.loaders.route.clear((ctx.account_id, key)).prime((ctx.account_id, key), record)
+    ctx.loaders.route.clear(key).prime(key, record)
     return record

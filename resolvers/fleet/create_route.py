@@ -9,11 +9,13 @@ from datasources.postgres.routes import NewStop
 from resolvers.context import RequestContext
 from resolvers.fleet.stop_input import check_stops
 from resolvers.ids import decode_int
+from resolvers.permissions import Action, requires
 from resolvers.results import Failure
 
 MAX_STOPS = 200
 
 
+@requires(Action.plan_routes)
 async def create_route(
     ctx: RequestContext,
     *,

@@ -6,11 +6,13 @@ from datasources.postgres import vehicles as store
 from datasources.postgres.errors import Conflict
 from datasources.postgres.records import VehicleRecord
 from resolvers.context import RequestContext
+from resolvers.permissions import Action, requires
 from resolvers.results import Failure
 
 PLATE = re.compile(r"^[A-Z0-9][A-Z0-9 -]{1,14}$")
 
 
+@requires(Action.write_vehicles)
 async def create_vehicle(
     ctx: RequestContext, *, plate: str, name: str, kind: str, capacity_kg: float
 ) -> VehicleRecord | Failure:

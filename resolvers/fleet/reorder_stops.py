@@ -5,9 +5,11 @@ from datasources.postgres.errors import Conflict, NotFound
 from datasources.postgres.records import RouteRecord
 from resolvers.context import RequestContext
 from resolvers.ids import decode_int
+from resolvers.permissions import Action, requires
 from resolvers.results import Failure
 
 
+@requires(Action.plan_routes)
 async def reorder_stops(ctx: RequestContext, route_id: str, stop_ids: list[str]) -> RouteRecord | Failure:
     key = decode_int(route_id, "Route", field="routeId")
     stops = [decode_int(s, "Stop", field=f"stopIds[{i}]") for i, s in enumerate(stop_ids)]
@@ -17,5 +19,5 @@ async def reorder_stops(ctx: RequestContext, route_id: str, stop_ids: list[str])
         return Failure.not_found("routeId", "route")
     except Conflict as exc:
         return Failure.invalid(exc.field, str(exc))
-    ctx.loaders.stops_by_route.clear((ctx.account_id, key))
+    ctx.loaders.stops_by_route.clear(key)
     return record

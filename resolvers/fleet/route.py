@@ -6,4 +6,4 @@ from resolvers.ids import decode_int
 
 
 async def route(ctx: RequestContext, *, id: str) -> RouteRecord | None:
-    return await ctx.loaders.route.load((ctx.account_id, decode_int(id, "Route")))
+    return await ctx.loaders.route.load(decode_int(id, "Route"))

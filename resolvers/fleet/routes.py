@@ -24,5 +24,5 @@ async def routes(
         driver_id=decode_int(driver_id, "User", field="driverId") if driver_id else None,
     )
     for record in found:
-        ctx.loaders.route.prime((ctx.account_id, record.id), record)
+        ctx.loaders.route.prime(record.id, record)
     return page(found, limit, lambda r: encode_cursor(r.id), has_previous=after is not None)

@@ -32,7 +32,7 @@ async def check_stops(ctx: RequestContext, stops: list[NewStop], *, field: str) 
         if lead_key:
             lead_keys.append((f"{at}.leadId", lead_key))
         checked.append(dataclasses.replace(s, address=s.address.strip(), lead_id=lead_key))
-    found = await ctx.loaders.lead.load_many([(ctx.account_id, key) for _, key in lead_keys])
+    found = await ctx.loaders.lead.load_many([key for _, key in lead_keys])
     for (at, _), lead in zip(lead_keys, found, strict=True):
         if lead is None:
             return Failure.not_found(at, "lead")

@@ -26,4 +26,4 @@ async def introduction_path(ctx: RequestContext, *, from_id: str, to_id: str, ma
     )
     if path is None:
         return None
-    return PathResult(await ctx.loaders.leads(ctx.account_id, path.lead_ids), list(path.relations))
+    return PathResult(await ctx.loaders.leads(path.lead_ids), list(path.relations))

@@ -15,12 +15,11 @@ from resolvers.results import Failure
 
 async def settle(ctx: RequestContext, before: LeadRecord, after: LeadRecord) -> LeadRecord | Failure:
     """MongoDB already holds `after`: carry it to the other stores, or put `before` back everywhere."""
-    failure = await propagate(ctx.stores, after, previous=before)
+    failure = await propagate(ctx.stores, ctx.account_id, after, previous=before)
     if failure is not None:
-        await store.replace_lead(record=before)
+        await store.replace_lead(account_id=ctx.account_id, record=before)
         return failure
-    key = (ctx.account_id, after.id)
-    ctx.loaders.lead.clear(key).prime(key, after)
+    ctx.loaders.lead.clear(after.id).prime(after.id, after)
     return after
 
 
@@ -28,6 +27,8 @@ async def change_lead(
     ctx: RequestContext, lead_id: str, changes: dict[str, Any], *, field: str = "id"
 ) -> LeadRecord | Failure:
     key = decode_as(lead_id, "Lead", field=field)
+    if await ctx.loaders.lead.load(key) is None:  # not the caller's to see, so not theirs to change
+        return Failure.not_found(field, "lead")
     try:
         result = await store.update_lead(account_id=ctx.account_id, lead_id=key, changes=changes)
     except Conflict as exc:

@@ -9,14 +9,23 @@ from datasources.mongo.records import LeadRecord
 from resolvers.context import RequestContext
 from resolvers.leads.fields import checked
 from resolvers.leads.propagate import propagate
+from resolvers.permissions import Action, requires
+from resolvers.principal import Role
 from resolvers.results import Failure
 
 
+@requires(Action.write_leads)
 async def create_lead(ctx: RequestContext, values: dict[str, Any]) -> LeadRecord | Failure:
     fields = checked(values)
     if isinstance(fields, Failure):
         return fields
-    if fields.get("owner_id") is not None and await ctx.loaders.user.load((ctx.account_id, fields["owner_id"])) is None:
+    owner = fields.get("owner_id")
+    if ctx.caller.role is Role.agent:
+        # an agent's new lead is the agent's own; handing it to someone else is a manager's call
+        if owner is not None and owner != ctx.caller.user_id:
+            return Failure.forbidden("an agent may only create leads they own")
+        fields["owner_id"] = ctx.caller.user_id
+    elif owner is not None and await ctx.loaders.user.load(owner) is None:
         return Failure.not_found("input.ownerId", "user")
     notes = fields.pop("notes", None) or []
     data = NewLead(**{k: v for k, v in fields.items() if v is not None}, notes=notes)
@@ -26,9 +35,9 @@ async def create_lead(ctx: RequestContext, values: dict[str, Any]) -> LeadRecord
         return Failure.conflict(f"input.{exc.field}", str(exc))
     except Exception as exc:
         return Failure.unavailable("mongodb", exc)
-    failure = await propagate(ctx.stores, record, previous=None)
+    failure = await propagate(ctx.stores, ctx.account_id, record, previous=None)
     if failure is not None:
         await store.delete_lead(account_id=ctx.account_id, lead_id=record.id)
         return failure
-    ctx.loaders.lead.prime((ctx.account_id, record.id), record)
+    ctx.loaders.lead.prime(record.id, record)
     return record

@@ -6,4 +6,4 @@ from resolvers.ids import decode_as
 
 
 async def lead(ctx: RequestContext, *, id: str) -> LeadRecord | None:
-    return await ctx.loaders.lead.load((ctx.account_id, decode_as(id, "Lead")))
+    return await ctx.loaders.lead.load(decode_as(id, "Lead"))

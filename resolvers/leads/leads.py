@@ -38,7 +38,7 @@ async def leads(
         account_id=ctx.account_id, where=where, order=order, limit=limit + 1, after=position
     )
     for record in found:
-        ctx.loaders.lead.prime((ctx.account_id, record.id), record)
+        ctx.loaders.lead.prime(record.id, record)
     return page(
         found, limit, lambda r: encode_cursor(getattr(r, order.field), r.id), has_previous=after is not None
     )

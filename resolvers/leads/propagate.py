@@ -25,8 +25,12 @@ def _owner(record: LeadRecord) -> str | None:
     return str(record.owner_id) if record.owner_id is not None else None
 
 
-async def propagate(stores: Stores, record: LeadRecord, previous: LeadRecord | None) -> Failure | None:
-    account_id = record.account_id
+async def propagate(
+    stores: Stores, account_id: int, record: LeadRecord, previous: LeadRecord | None
+) -> Failure | None:
+    """`account_id` is the caller's; a record of another account is a bug, refused before any write."""
+    if record.account_id != account_id:
+        raise ValueError(f"lead {record.id} is not in account {account_id}")
     try:
         await stores.vectors.upsert_leads(account_id=account_id, items=[lead_text(record)])
     except Exception as exc:
@@ -38,16 +42,18 @@ async def propagate(stores: Stores, record: LeadRecord, previous: LeadRecord | N
         )
     except Exception as exc:
         log.warning("graph refused lead %s: %r", record.id, exc)
-        await _restore_vectors(stores, record, previous)
+        await _restore_vectors(stores, account_id, record, previous)
         return Failure.unavailable("neo4j", exc)
     return None
 
 
-async def _restore_vectors(stores: Stores, record: LeadRecord, previous: LeadRecord | None) -> None:
+async def _restore_vectors(
+    stores: Stores, account_id: int, record: LeadRecord, previous: LeadRecord | None
+) -> None:
     try:
         if previous is None:
-            await stores.vectors.delete_lead(account_id=record.account_id, lead_id=record.id)
+            await stores.vectors.delete_lead(account_id=account_id, lead_id=record.id)
         else:
-            await stores.vectors.upsert_leads(account_id=record.account_id, items=[lead_text(previous)])
+            await stores.vectors.upsert_leads(account_id=account_id, items=[lead_text(previous)])
     except Exception:
         log.exception("could not undo the vector index of lead %s", record.id)

@@ -23,5 +23,5 @@ async def search_leads(
     matches = await ctx.stores.vectors.search_leads(
         account_id=ctx.account_id, text=text, first=first, status=status, source=source
     )
-    found = await ctx.loaders.lead.load_many([(ctx.account_id, m.id) for m in matches])
+    found = await ctx.loaders.lead.load_many([m.id for m in matches])
     return [LeadHit(lead, m.score) for lead, m in zip(found, matches, strict=True) if lead is not None]

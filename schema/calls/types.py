@@ -72,14 +72,14 @@ class Call(Node):
 
         if self.record.lead_id is None:
             return None
-        found = await info.context.loaders.lead.load((self.record.account_id, self.record.lead_id))
+        found = await info.context.loaders.lead.load(self.record.lead_id)
         return Lead.from_record(found) if found else None
 
     @strawberry.field(description="The user who placed the call (PostgreSQL).")
     async def agent(self, info: Info) -> User | None:
         if self.record.agent_id is None:
             return None
-        found = await info.context.loaders.user.load((self.record.account_id, self.record.agent_id))
+        found = await info.context.loaders.user.load(self.record.agent_id)
         return User.from_record(found) if found else None
 
 

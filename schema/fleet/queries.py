@@ -7,19 +7,21 @@ import strawberry
 from resolvers.fleet.route import route as resolve_route
 from resolvers.fleet.routes import routes as resolve_routes
 from resolvers.fleet.vehicles import vehicles as resolve_vehicles
+from resolvers.permissions import Action
 from schema.context import Info
 from schema.fleet.types import Route, RouteStatus, Vehicle
 from schema.pagination import Connection
+from schema.permissions import can
 
 
 @strawberry.type
 class FleetQueries:
-    @strawberry.field
+    @strawberry.field(extensions=can(Action.read_fleet))
     async def route(self, info: Info, id: strawberry.ID) -> Route | None:
         found = await resolve_route(info.context, id=id)
         return Route.from_record(found) if found else None
 
-    @strawberry.field(description="Routes of the caller's account, oldest first.")
+    @strawberry.field(description="Routes of the caller's account, oldest first.", extensions=can(Action.read_fleet))
     async def routes(
         self,
         info: Info,
@@ -35,7 +37,7 @@ class FleetQueries:
         )
         return Connection[Route].from_page(found, Route.from_record)
 
-    @strawberry.field
+    @strawberry.field(extensions=can(Action.read_fleet))
     async def vehicles(
         self, info: Info, first: int = 20, after: str | None = None, status: str | None = None
     ) -> Connection[Vehicle]:

@@ -105,19 +105,19 @@ class Route(Node):
     async def driver(self, info: Info) -> User | None:
         if self.record.driver_id is None:
             return None
-        found = await info.context.loaders.user.load((self.record.account_id, self.record.driver_id))
+        found = await info.context.loaders.user.load(self.record.driver_id)
         return User.from_record(found) if found else None
 
     @strawberry.field
     async def vehicle(self, info: Info) -> Vehicle | None:
         if self.record.vehicle_id is None:
             return None
-        found = await info.context.loaders.vehicle.load((self.record.account_id, self.record.vehicle_id))
+        found = await info.context.loaders.vehicle.load(self.record.vehicle_id)
         return Vehicle.from_record(found) if found else None
 
     @strawberry.field(description="The route's stops in visiting order.")
     async def stops(self, info: Info) -> list[Stop]:
-        found = await info.context.loaders.stops_by_route.load((self.record.account_id, self.record.id))
+        found = await info.context.loaders.stops_by_route.load(self.record.id)
         return [Stop.from_record(s) for s in found]
 
 
@@ -149,10 +149,10 @@ class Stop(Node):
 
         if self.record.lead_id is None:
             return None
-        found = await info.context.loaders.lead.load((self.record.account_id, self.record.lead_id))
+        found = await info.context.loaders.lead.load(self.record.lead_id)
         return Lead.from_record(found) if found else None
 
     @strawberry.field
     async def route(self, info: Info) -> Route | None:
-        found = await info.context.loaders.route.load((self.record.account_id, self.record.route_id))
+        found = await info.context.loaders.route.load(self.record.route_id)
         return Route.from_record(found) if found else None

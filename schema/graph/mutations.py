@@ -20,8 +20,7 @@ async def _link(info: Info, from_id: str, to_id: str, *, link: bool) -> LinkResu
     outcome = await guarded(link_leads(info.context, from_id, to_id, link=link))
     if isinstance(outcome, Failure):
         return from_failure(outcome)
-    account_id = info.context.account_id
-    source, target = await info.context.loaders.lead.load_many([(account_id, k) for k in outcome])
+    source, target = await info.context.loaders.lead.load_many(list(outcome))
     return LinkPayload(referrer=Lead.from_record(source), referred=Lead.from_record(target))
 
 

@@ -5,21 +5,26 @@ import strawberry
 from resolvers.leads.lead import lead as resolve_lead
 from resolvers.leads.leads import leads as resolve_leads
 from resolvers.leads.search_leads import search_leads as resolve_search
+from resolvers.permissions import Action
 from schema.context import Info
 from schema.leads.enums import LeadOrderBy, LeadSource, LeadStatus
 from schema.leads.inputs import LeadFilterInput
 from schema.leads.types import Lead, LeadMatch
 from schema.pagination import Connection
+from schema.permissions import can
 
 
 @strawberry.type
 class LeadQueries:
-    @strawberry.field(description="A lead of the caller's account, or null.")
+    @strawberry.field(description="A lead of the caller's account, or null.", extensions=can(Action.read_leads))
     async def lead(self, info: Info, id: strawberry.ID) -> Lead | None:
         found = await resolve_lead(info.context, id=id)
         return Lead.from_record(found) if found else None
 
-    @strawberry.field(description="Leads of the caller's account, filtered and ordered, a page at a time.")
+    @strawberry.field(
+        description="Leads of the caller's account, filtered and ordered, a page at a time.",
+        extensions=can(Action.read_leads),
+    )
     async def leads(
         self,
         info: Info,
@@ -43,7 +48,9 @@ class LeadQueries:
         )
         return Connection[Lead].from_page(found, Lead.from_record)
 
-    @strawberry.field(description="Leads nearest in meaning to `text` (Chroma), best first.")
+    @strawberry.field(
+        description="Leads nearest in meaning to `text` (Chroma), best first.", extensions=can(Action.read_leads)
+    )
     async def search_leads(
         self,
         info: Info,

@@ -9,10 +9,12 @@ from datasources.mongo.records import LeadRecord
 from resolvers.calls.lead_calls import lead_calls
 from resolvers.errors import InputError
 from resolvers.ids import encode
+from resolvers.permissions import Action
 from schema.context import Info
 from schema.leads.enums import LeadPriority, LeadSource, LeadStatus
 from schema.node import Node
 from schema.pagination import Connection
+from schema.permissions import can
 
 if TYPE_CHECKING:
     from schema.accounts.types import Account, User
@@ -129,55 +131,56 @@ class Lead(Node):
 
         if self.record.owner_id is None:
             return None
-        found = await info.context.loaders.user.load((self.record.account_id, self.record.owner_id))
+        found = await info.context.loaders.user.load(self.record.owner_id)
         return User.from_record(found) if found else None
 
     @strawberry.field(description="The tenant the lead belongs to (PostgreSQL).")
     async def account(self, info: Info) -> Annotated[Account, strawberry.lazy("schema.accounts.types")] | None:
         from schema.accounts.types import Account
 
-        found = await info.context.loaders.account.load((self.record.account_id, self.record.account_id))
+        found = await info.context.loaders.account.load(info.context.account_id)
         return Account.from_record(found) if found else None
 
     @strawberry.field(description="The lead who referred this one (graph).")
     async def referred_by(self, info: Info) -> Lead | None:
-        referrer = await info.context.loaders.referrer.load((self.record.account_id, self.record.id))
+        referrer = await info.context.loaders.referrer.load(self.record.id)
         if referrer is None:
             return None
-        found = await info.context.loaders.lead.load((self.record.account_id, referrer))
+        found = await info.context.loaders.lead.load(referrer)
         return Lead.from_record(found) if found else None
 
     @strawberry.field(description="Leads this one referred, following referrals up to `depth` hops (graph).")
     async def referrals(self, info: Info, depth: int = 1) -> list[Lead]:
         if not 1 <= depth <= MAX_REFERRAL_DEPTH:
             raise InputError("depth", f"must be between 1 and {MAX_REFERRAL_DEPTH}, got {depth}")
-        ids = await info.context.loaders.referrals.load((self.record.account_id, (self.record.id, depth)))
-        return [Lead.from_record(r) for r in await info.context.loaders.leads(self.record.account_id, ids)]
+        ids = await info.context.loaders.referrals.load((self.record.id, depth))
+        return [Lead.from_record(r) for r in await info.context.loaders.leads(ids)]
 
     @strawberry.field(description="Other leads who work at the same company (graph).")
     async def colleagues(self, info: Info) -> list[Lead]:
-        ids = await info.context.loaders.colleagues.load((self.record.account_id, self.record.id))
-        return [Lead.from_record(r) for r in await info.context.loaders.leads(self.record.account_id, ids)]
+        ids = await info.context.loaders.colleagues.load(self.record.id)
+        return [Lead.from_record(r) for r in await info.context.loaders.leads(ids)]
 
     @strawberry.field(description="The nearest leads by profile and notes (Chroma), best first.")
     async def similar(self, info: Info, first: int = 5) -> list[LeadMatch]:
         if not 1 <= first <= MAX_SIMILAR:
             raise InputError("first", f"must be between 1 and {MAX_SIMILAR}, got {first}")
-        account_id = self.record.account_id
-        matches = await info.context.loaders.similar.load((account_id, (self.record.id, first)))
-        found = await info.context.loaders.lead.load_many([(account_id, m.id) for m in matches])
+        matches = await info.context.loaders.similar.load((self.record.id, first))
+        found = await info.context.loaders.lead.load_many([m.id for m in matches])
         return [
             LeadMatch(score=m.score, lead=Lead.from_record(r)) for m, r in zip(matches, found, strict=True) if r
         ]
 
-    @strawberry.field(description="The lead's call in progress, if any (Redis).")
+    @strawberry.field(description="The lead's call in progress, if any (Redis).", extensions=can(Action.read_calls))
     async def live_call(self, info: Info) -> Annotated[Call, strawberry.lazy("schema.calls.types")] | None:
         from schema.calls.types import Call
 
-        found = await info.context.loaders.live_call_of_lead.load((self.record.account_id, self.record.id))
+        found = await info.context.loaders.live_call_of_lead.load(self.record.id)
         return Call.from_record(found) if found else None
 
-    @strawberry.field(description="Ended calls with this lead, newest first (MongoDB call logs).")
+    @strawberry.field(
+        description="Ended calls with this lead, newest first (MongoDB call logs).", extensions=can(Action.read_calls)
+    )
     async def calls(
         self, info: Info, first: int = 10, after: str | None = None
     ) -> Connection[Annotated[Call, strawberry.lazy("schema.calls.types")]]:
@@ -186,11 +189,11 @@ class Lead(Node):
         found = await lead_calls(info.context, self.record, first=first, after=after)
         return Connection.from_page(found, Call.from_record)  # type: ignore[return-value]
 
-    @strawberry.field(description="Route stops that visit this lead (PostgreSQL).")
+    @strawberry.field(description="Route stops that visit this lead (PostgreSQL).", extensions=can(Action.read_fleet))
     async def stops(self, info: Info) -> list[Annotated[Stop, strawberry.lazy("schema.fleet.types")]]:
         from schema.fleet.types import Stop
 
-        found = await info.context.loaders.stops_by_lead.load((self.record.account_id, self.record.id))
+        found = await info.context.loaders.stops_by_lead.load(self.record.id)
         return [Stop.from_record(s) for s in found]
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +19,8 @@ from ops.embedded.chroma import start_chroma
 from ops.embedded.process import ChildServer
 from ops.embedded.redis import start_redis
 from resolvers.ids import decode
-from tests.servers import AppServer, postgres_database, start_app
+from tests.client import sign_in
+from tests.servers import ROOT, AppServer, postgres_database, start_app
 
 CREATE = """mutation($input: CreateLeadInput!) { createLead(input: $input) { __typename
   ... on LeadPayload { lead { id } } ... on StoreUnavailableError { store message } } }"""
@@ -35,6 +40,7 @@ class Stack:
                     "CHROMA_URL": self.chroma.url, "ARCHIVE_RETRY_AFTER": "1",
                     "MONGODB_DATABASE": DATABASE, "SEED_DEMO": "0"}
         self.app: AppServer | None = None
+        self.token = ""
 
     def restart_chroma(self) -> None:
         self.chroma = start_chroma(self.tmp / "chroma", port=self.chroma_port)
@@ -53,13 +59,27 @@ def stack(tmp_path: Path, store_env: dict[str, str], postgres_admin: str) -> Ite
     with postgres_database(postgres_admin) as pg:
         s = Stack(tmp, {**store_env, "POSTGRES_URL": pg, "SWITCHBOARD_DATA_DIR": str(tmp / "app")})
         s.app = start_app(s.env, tmp / "app.log")
+        s.token = owner_token_of(s)
         yield s
         s.stop()
 
 
+def owner_token_of(stack: Stack) -> str:
+    """A fresh database has no users: make an account with `switchboard create-account` and sign its owner in."""
+    assert stack.app is not None
+    email = f"owner-{uuid.uuid4().hex[:8]}@atomic.example"
+    made = subprocess.run(
+        [sys.executable, "-m", "ops.cli", "create-account", "Atomic Writes", "--owner-email", email],
+        env={**os.environ, **stack.env}, cwd=ROOT, capture_output=True, text=True, timeout=120, check=True,
+    )
+    password = next(line.split(": ", 1)[1] for line in made.stdout.splitlines() if line.startswith("password"))
+    return sign_in(stack.app.graphql, email, password)["accessToken"]
+
+
 def gql(stack: Stack, query: str, **variables: object) -> dict:
     assert stack.app is not None
-    response = httpx.post(stack.app.graphql, json={"query": query, "variables": variables}, timeout=60)
+    response = httpx.post(stack.app.graphql, json={"query": query, "variables": variables}, timeout=60,
+                          headers={"authorization": f"Bearer {stack.token}"})
     assert response.status_code == 200, response.text
     return response.json()["data"]
 

@@ -21,8 +21,9 @@ def test_ready_and_live(app_server: AppServer) -> None:
     assert httpx.get(f"{app_server.url}/health/live").json()["status"] == "alive"
 
 
-def test_metrics_count_store_round_trips_and_requests(app_server: AppServer) -> None:
-    httpx.post(f"{app_server.url}/graphql", json={"query": "{ leads(first: 2) { edges { cursor } } }"})
+def test_metrics_count_store_round_trips_and_requests(app_server: AppServer, auth_headers: dict[str, str]) -> None:
+    httpx.post(f"{app_server.url}/graphql", json={"query": "{ leads(first: 2) { edges { cursor } } }"},
+               headers=auth_headers)
     text = httpx.get(f"{app_server.url}/metrics").text
     assert 'switchboard_store_round_trip_seconds_count{operation="list_leads",store="mongodb"}' in text
     assert 'switchboard_http_requests_total{method="POST",path="/graphql",status="200"}' in text

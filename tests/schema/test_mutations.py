@@ -162,7 +162,7 @@ async def test_routes_vehicles_and_stops(gql: GraphQL) -> None:
     )
     assert dup["createVehicle"] == {"__typename": "ConflictError", "field": "input.plate"}
     lead = (await create(gql, firstName="Stopper"))["lead"]["id"]
-    me = (await gql.query("{ me { id } }"))["me"]["id"]
+    me = (await gql.query("{ me { user { id } } }"))["me"]["user"]["id"]
     made = await gql.query(
         "mutation($input: CreateRouteInput!) { createRoute(input: $input) { " + ROUTE + " } }",
         input={

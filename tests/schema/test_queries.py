@@ -71,7 +71,7 @@ async def test_search_leads_ranks_by_meaning(gql: GraphQL) -> None:
 
 async def test_node_me_account_and_vehicles(gql: GraphQL) -> None:
     data = await gql.query(
-        "{ me { id email role } account { id name } vehicles(first: 2) { edges { node { id plate } } } "
+        "{ me { role user { id email } } account { id name } vehicles(first: 2) { edges { node { id plate } } } "
         "routes(first: 1) { edges { node { id stops { id } } } } leads(first: 1) { edges { node { id } } } }"
     )
     route = data["routes"]["edges"][0]["node"]
@@ -81,7 +81,8 @@ async def test_node_me_account_and_vehicles(gql: GraphQL) -> None:
         assert node["node"] == {"__typename": typename, "id": id_}
     assert data["me"]["role"] == "OWNER" and data["account"]["name"] == "Acme Logistics"
     vehicle = data["vehicles"]["edges"][0]["node"]
-    for id_, typename in ((data["me"]["id"], "User"), (data["account"]["id"], "Account"), (vehicle["id"], "Vehicle")):
+    me = data["me"]["user"]["id"]
+    for id_, typename in ((me, "User"), (data["account"]["id"], "Account"), (vehicle["id"], "Vehicle")):
         node = await gql.query("query($id: ID!) { node(id: $id) { __typename id } }", id=id_)
         assert node["node"] == {"__typename": typename, "id": id_}
 

@@ -19,7 +19,7 @@ async def ensure_routes(gql: GraphQL, count: int) -> None:
         return
     leads = await gql.query("{ leads(first: 50) { edges { node { id } } } }")
     lead_ids = [e["node"]["id"] for e in leads["leads"]["edges"]]
-    me = (await gql.query("{ me { id } }"))["me"]["id"]
+    me = (await gql.query("{ me { user { id } } }"))["me"]["user"]["id"]
     for i in range(missing):
         stops = [
             {"address": f"{n} Flat St", "latitude": 40.7, "longitude": -74.0, "leadId": lead_ids[(i * 3 + n) % 50]}

@@ -71,7 +71,7 @@ async def test_filters_text_and_archive(mongo: Mongo) -> None:
     before, after = await leads.update_lead(account_id=a, lead_id=x.id, changes={"archived_at": x.created_at}) or (x, x)
     assert before.archived_at is None and after.archived_at is not None
     assert await leads.count_leads(account_id=a, where=LeadFilter()) == 1
-    await leads.replace_lead(record=before)
+    await leads.replace_lead(account_id=before.account_id, record=before)
     assert await leads.count_leads(account_id=a, where=LeadFilter()) == 2
 
 

@@ -1,0 +1,122 @@
+"""The caller at the edge: credentials from the `Authorization` header or `connection_init`, the gate that lets
+anonymous callers reach only the public fields, a context per operation on sockets, and socket close codes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from graphql import ExecutionResult, FieldNode, OperationType, get_operation_ast
+from strawberry.extensions import SchemaExtension
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+
+from datasources.stores import Stores
+from resolvers.context import RequestContext
+from resolvers.identity.config import AuthConfig
+from resolvers.identity.sessions import authenticate, session_ended
+from resolvers.identity.tokens import TokenError
+from resolvers.permissions import PUBLIC_FIELDS, Unauthenticated
+from resolvers.principal import Principal
+
+log = logging.getLogger(__name__)
+
+UNAVAILABLE = "the credentials could not be checked: a store is unavailable, try again"
+SIGN_IN_FIRST = "sign in first: send 'Authorization: Bearer <access token or API key>' (signIn gives a token)"
+SOCKET_UNAUTHORIZED = 4401
+SOCKET_FORBIDDEN = 4403
+
+
+class SocketRefused(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        # a close frame's reason holds at most 123 bytes
+        self.reason = reason.encode()[:123].decode(errors="ignore")
+
+
+async def principal_from(stores: Stores, auth: AuthConfig, authorization: str | None) -> tuple[
+    Principal | None, str | None, bool
+]:
+    """(the principal, or why the credentials were refused, and whether that was a store outage)."""
+    if not authorization:
+        return None, None, False
+    try:
+        return await authenticate(stores, auth, authorization), None, False
+    except TokenError as exc:
+        return None, str(exc), False
+    except Exception:
+        log.exception("authentication failed on a store error")
+        return None, UNAVAILABLE, True
+
+
+def _root_fields(execution_context: Any) -> tuple[OperationType | None, set[str] | None]:
+    document = execution_context.graphql_document
+    operation = get_operation_ast(document, execution_context.operation_name) if document else None
+    if operation is None:
+        return None, None
+    names = set()
+    for selection in operation.selection_set.selections:
+        if not isinstance(selection, FieldNode):
+            return operation.operation, None  # fragments at the root: not provably public
+        names.add(selection.name.value)
+    return operation.operation, names
+
+
+class AuthGate(SchemaExtension):
+    """Runs first. A socket's operations each get their own context (fresh loaders, stats) and re-check the
+    connection's session; an anonymous caller runs only `PUBLIC_FIELDS`, anything else is a 401."""
+
+    def on_operation(self) -> Any:
+        context = self.execution_context.context
+        if isinstance(context, RequestContext) and context.response is None:
+            self.execution_context.context = context.for_operation()
+        yield
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        ctx: RequestContext = self.execution_context.context
+        kind, fields = _root_fields(self.execution_context)
+        reason = None
+        if ctx.principal is None:
+            if fields is None or not fields <= PUBLIC_FIELDS:
+                reason = ctx.auth_error or SIGN_IN_FIRST
+        elif ctx.response is None:  # a socket: its token may have expired or been revoked since it connected
+            reason = await session_ended(ctx.stores, ctx.auth, ctx.principal)
+        if reason is not None:
+            error = Unauthenticated(reason)
+            if ctx.response is not None:
+                ctx.response.status_code = 503 if reason == UNAVAILABLE else 401
+            if kind is OperationType.SUBSCRIPTION:
+                raise error
+            self.execution_context.result = ExecutionResult(data=None, errors=[error])
+        yield
+
+
+async def connect_socket(context: RequestContext) -> None:
+    """`connection_init` must carry `{"authorization": "Bearer ..."}`; else the socket closes with 4401."""
+    params = context.connection_params or {}
+    value = params.get("authorization") or params.get("Authorization")
+    if not isinstance(value, str) or not value:
+        raise SocketRefused(SOCKET_UNAUTHORIZED, "connection_init must carry {\"authorization\": \"Bearer <token>\"}")
+    principal, reason, outage = await principal_from(context.stores, context.auth, value)
+    if principal is None:
+        raise SocketRefused(1011 if outage else SOCKET_UNAUTHORIZED, reason or "unauthorized")
+    context.principal = principal
+
+
+class TransportWSHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
+    async def handle_connection_init(self, message: Any) -> None:
+        try:
+            await super().handle_connection_init(message)
+        except SocketRefused as exc:
+            await self.websocket.close(code=exc.code, reason=exc.reason)
+
+
+class LegacyWSHandler(BaseGraphQLWSHandler[RequestContext, None]):
+    async def handle_connection_init(self, message: Any) -> None:
+        try:
+            await super().handle_connection_init(message)
+        except SocketRefused as exc:
+            await self.send_message({"type": "connection_error", "payload": {"message": exc.reason}})
+            await self.websocket.close(code=exc.code, reason=exc.reason)
