@@ -30,6 +30,16 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
         await conn.run_sync(run)
 
 
+async def downgrade(engine: AsyncEngine, revision: str) -> None:
+    def run(connection: object) -> None:
+        config = alembic_config(engine.url.render_as_string(hide_password=False))
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+    async with engine.begin() as conn:
+        await conn.run_sync(run)
+
+
 async def current(engine: AsyncEngine) -> str | None:
     from alembic.runtime.migration import MigrationContext
 

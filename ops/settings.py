@@ -139,13 +139,13 @@ def production_problems(settings: Settings) -> list[str]:
         problems.append(f"CLIENT_STATE_SECRET must be at least {MIN_SECRET_LENGTH} characters (or unset)")
     if settings.seed_demo:
         problems.append("SEED_DEMO must not be on in production: demo users have published passwords")
-    if "*" in settings.cors_origins or not settings.cors_origins:
-        problems.append("CORS_ORIGIN must list the allowed origins in production, not '*'")
-    if settings.graphiql is None and settings.graphiql_enabled:  # pragma: no cover - guarded by graphiql_enabled
-        problems.append("GRAPHIQL must be set explicitly to serve GraphiQL in production")
+    if "*" in settings.cors_origins:
+        problems.append("CORS_ORIGIN must list the allowed origins in production (or be empty for none), not '*'")
     if settings.carrier == "simulated" or (
         settings.carrier == "auto" and not settings.telnyx_api_key.get_secret_value()
     ):
         problems.append("CARRIER: production needs the Telnyx carrier (set TELNYX_API_KEY and TELNYX_APP_ID), "
                         "not the simulated development carrier")
+    if not settings.telnyx_public_key:
+        problems.append("TELNYX_PUBLIC_KEY must be set in production: webhooks cannot be verified without it")
     return problems

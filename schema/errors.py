@@ -54,7 +54,7 @@ class TooManyAttemptsError(UserError):
 
 
 MutationError = ValidationError | NotFoundError | ConflictError | StoreUnavailableError | PermissionDeniedError
-AuthError = AuthenticationError | TooManyAttemptsError | ValidationError | ConflictError
+AuthError = AuthenticationError | TooManyAttemptsError | ValidationError | ConflictError | StoreUnavailableError
 
 
 def from_failure(failure: Failure) -> MutationError:
@@ -80,6 +80,8 @@ def auth_error(failure: Failure) -> AuthError:
             return TooManyAttemptsError(message=failure.message, retry_after_seconds=failure.retry_after or 0)
         case FailureKind.conflict:
             return ConflictError(message=failure.message, field=failure.field or "input")
+        case FailureKind.unavailable:
+            return StoreUnavailableError(message=failure.message, store=failure.store or "unknown")
         case _:
             return ValidationError(message=failure.message, field=failure.field or "input")
 

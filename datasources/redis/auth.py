@@ -11,10 +11,13 @@ import hashlib
 from datetime import timedelta
 from typing import Any
 
+from redis.exceptions import RedisError
+
 from datasources.instrument import round_trip
 from datasources.redis import keys
 
 INACTIVE = "inactive"
+Unavailable = RedisError  # what callers catch when Redis cannot answer
 
 
 def email_digest(email: str) -> str:

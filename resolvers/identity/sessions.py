@@ -6,6 +6,7 @@ checks on each request (the user's session epoch, revoked families), refilled fr
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from dataclasses import dataclass
@@ -59,7 +60,9 @@ async def start_session(
         config, user_id=user.id, account_id=user.account_id, role=user.role, session_id=family_id,
         epoch=creds.session_epoch, now=at,
     )
-    await marks.set_session_epoch(stores.redis, user_id=user.id, epoch=creds.session_epoch, keep=config.access_ttl)
+    with contextlib.suppress(marks.Unavailable):  # a cache of the record: the check falls back to PostgreSQL
+        await marks.set_session_epoch(stores.redis, user_id=user.id, epoch=creds.session_epoch,
+                                      keep=config.access_ttl)
     return SignedIn(access.token, access.expires_at, refresh_token, at + config.refresh_ttl, user)
 
 
@@ -99,19 +102,24 @@ async def session_ended(stores: Stores, config: AuthConfig, principal: Principal
     if principal.api_key_id is not None:
         return await _api_key_ended(stores, principal)
     assert principal.user_id is not None
-    epoch, family_revoked = await marks.session_marks(
-        stores.redis, user_id=principal.user_id, family_id=principal.session_id
-    )
-    if epoch is None:  # Redis lost its copy: read the record and put the copy back
+    try:
+        epoch, family_revoked = await marks.session_marks(
+            stores.redis, user_id=principal.user_id, family_id=principal.session_id
+        )
+    except marks.Unavailable:
+        log.warning("Redis is unavailable: session checked against PostgreSQL")
+        epoch, family_revoked = None, False
+    if epoch is None:  # Redis lost its copy (or is down): read the record and put the copy back
         state = await identity.session_state(
             stores.db, account_id=principal.account_id, user_id=principal.user_id, family_id=principal.session_id
         )
         epoch = str(state.session_epoch) if state.active else marks.INACTIVE
-        await publish_epoch(stores, config, user_id=principal.user_id,
-                            epoch=state.session_epoch if state.active else None)
-        if state.family_revoked and principal.session_id is not None:
-            await marks.mark_family_revoked(stores.redis, family_id=principal.session_id, keep=config.access_ttl)
         family_revoked = state.family_revoked
+        with contextlib.suppress(marks.Unavailable):
+            await publish_epoch(stores, config, user_id=principal.user_id,
+                                epoch=state.session_epoch if state.active else None)
+            if state.family_revoked and principal.session_id is not None:
+                await marks.mark_family_revoked(stores.redis, family_id=principal.session_id, keep=config.access_ttl)
     if epoch == marks.INACTIVE:
         return "the user has been deactivated"
     if epoch != str(principal.epoch):

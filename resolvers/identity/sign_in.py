@@ -22,7 +22,10 @@ async def sign_in(ctx: RequestContext, email: str, password: str) -> SignedIn | 
     if not email or len(email) > 320:
         return Failure.invalid("email", "must be an email address")
     redis, auth = ctx.stores.redis, ctx.auth
-    failures, ttl = await marks.failed_sign_ins(redis, email=email)
+    try:
+        failures, ttl = await marks.failed_sign_ins(redis, email=email)
+    except marks.Unavailable as exc:  # without the counter there is no lockout: refuse rather than allow guessing
+        return Failure.unavailable("redis", exc)
     if failures >= auth.max_failed_sign_ins:
         return locked(ttl)
     creds = await identity.credentials_by_email(ctx.stores.db, email=email)
