@@ -21,9 +21,14 @@ async def introduction_path(ctx: RequestContext, *, from_id: str, to_id: str, ma
         raise InputError("maxHops", f"must be between 1 and {MAX_HOPS}, got {max_hops}")
     source = decode_as(from_id, "Lead", field="fromLeadId")
     target = decode_as(to_id, "Lead", field="toLeadId")
+    if None in await ctx.loaders.lead.load_many([source, target]):
+        return None
     path = await ctx.stores.graph.introduction_path(
         account_id=ctx.account_id, from_id=source, to_id=target, max_hops=max_hops
     )
     if path is None:
         return None
-    return PathResult(await ctx.loaders.leads(path.lead_ids), list(path.relations))
+    leads = await ctx.loaders.leads(path.lead_ids)
+    if len(leads) != len(path.lead_ids):  # the path runs through a lead the caller may not see
+        return None
+    return PathResult(leads, list(path.relations))

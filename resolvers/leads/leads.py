@@ -6,6 +6,7 @@ from datasources.mongo.records import LeadRecord
 from resolvers.context import RequestContext
 from resolvers.ids import decode_int
 from resolvers.pagination import Page, check_first, decode_cursor, encode_cursor, page
+from resolvers.principal import Role
 
 
 async def leads(
@@ -22,7 +23,10 @@ async def leads(
     include_archived: bool,
 ) -> Page[LeadRecord]:
     limit = check_first(first, ctx.max_page_size)
+    scope = ctx.loaders
     where = LeadFilter(
+        visible_owners=scope.lead_owners(),
+        visible_ids=sorted((await scope.driver_scope())[1]) if ctx.caller.role is Role.driver else None,
         statuses=statuses,
         sources=sources,
         tags=[t.lower() for t in tags],
