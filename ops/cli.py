@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from collections.abc import Coroutine
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -136,10 +137,13 @@ def _postgres_url(settings: Settings) -> str:
     return server.url
 
 
-def _secret_once(created: object) -> None:
-    from ops.tenants import Created
-
-    assert isinstance(created, Created)
+def _secret_once(work: Coroutine[Any, Any, Any]) -> None:
+    """Runs a tenant command and prints what it made, its secret once; a refusal is a one-line error."""
+    try:
+        created = asyncio.run(work)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     typer.echo(f"account {created.account_slug}: {created.role} {created.email}")
     if created.password:
         typer.echo(f"password (shown once): {created.password}")
@@ -159,13 +163,8 @@ def create_account(
     from ops.tenants import create_account as create
 
     settings = _settings(data_dir)
-    try:
-        created = asyncio.run(create(_postgres_url(settings), name=name, owner_email=owner_email,
-                                     owner_name=owner_name, slug=slug))
-    except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    _secret_once(created)
+    _secret_once(create(_postgres_url(settings), name=name, owner_email=owner_email, owner_name=owner_name,
+                        slug=slug))
 
 
 @app.command("create-user")
@@ -185,15 +184,10 @@ def create_user(
         typer.echo(f"error: --role must be one of {', '.join(Role)}", err=True)
         raise typer.Exit(2)
     settings = _settings(data_dir)
-    try:
-        created = asyncio.run(create(
-            _postgres_url(settings), account_slug=account, email=email, role=Role(role), full_name=name,
-            invite=invite, invite_days=settings.invite_expires_in.total_seconds() / 86400,
-        ))
-    except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    _secret_once(created)
+    _secret_once(create(
+        _postgres_url(settings), account_slug=account, email=email, role=Role(role), full_name=name,
+        invite=invite, invite_days=settings.invite_expires_in.total_seconds() / 86400,
+    ))
 
 
 @app.command("export-schema")
