@@ -22,6 +22,8 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.extensions.disable_introspection import DisableIntrospection
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
 import schema.root
 from datasources.instrument import StoreStats, collecting
@@ -32,6 +34,7 @@ from ops.settings import Settings
 from resolvers.context import RequestContext, build_context
 from resolvers.identity.config import AuthConfig
 
+GRAPHQL_RESPONSE = "application/graphql-response+json"
 MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 4000
@@ -95,6 +98,9 @@ class GraphQLApp(GraphQL):
         )
         if isinstance(request, WebSocket):
             return context  # authenticated by connection_init (on_ws_connect)
+        # GraphQL over HTTP: a client that accepts application/graphql-response+json gets the spec's status codes
+        response.graphql_response = GRAPHQL_RESPONSE in request.headers.get("accept", "")  # type: ignore[union-attr]
+        request.state.sub_response = response
         context.response = response
         principal, reason, _ = await principal_from(stores, self.auth, request.headers.get("authorization"))
         context.principal, context.auth_error = principal, reason
@@ -102,6 +108,26 @@ class GraphQLApp(GraphQL):
 
     async def on_ws_connect(self, context: RequestContext) -> None:  # type: ignore[override]
         await connect_socket(context)
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        """A request error (parse, validation, variable coercion, refused credentials: no error has a path, no
+        data) answers without `data`, and 400 unless a status is set, to clients of graphql-response+json."""
+        body = await super().process_result(request, result)
+        sub: Any = getattr(request.state, "sub_response", None)
+        if (sub is not None and getattr(sub, "graphql_response", False) and result.errors and result.data is None
+                and all(error.path is None for error in result.errors)):
+            body.pop("data", None)
+            if not sub.status_code:
+                sub.status_code = 400
+        return body
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if getattr(sub_response, "graphql_response", False):
+            response.headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
+        return response
 
     async def render_graphql_ide(self, request: Request) -> Response:
         if self._graphiql is None:
