@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 from enum import StrEnum
@@ -35,6 +36,16 @@ def parse_duration(value: Any) -> Any:
 
 
 type Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+def parse_json_object(value: Any) -> Any:
+    """A JSON object given as text (as `.env` files and validation without the environment source give it)."""
+    if isinstance(value, str):
+        return json.loads(value) if value.strip() else {}
+    return value
+
+
+type Budgets = Annotated[dict[str, int], BeforeValidator(parse_json_object)]
 
 MIN_SECRET_LENGTH = 32
 
@@ -94,6 +105,28 @@ class Settings(BaseSettings):
     debug_stats: bool = Field(False, alias="SWITCHBOARD_DEBUG_STATS")
     document_cache_size: int = Field(1024, alias="DOCUMENT_CACHE_SIZE", ge=0)
     graphiql: bool | None = Field(None, alias="GRAPHIQL")
+
+    # Limits (cost, budgets, documents, protocol). Each block is read by one module: ops/limits.py (cost and
+    # budgets), ops/documents.py (persisted and trusted documents), ops/hardening.py (HTTP and WebSocket caps).
+    max_query_cost: int = Field(10_000, alias="MAX_QUERY_COST", ge=1, description="static cost per operation")
+    cost_budget: int = Field(50_000, alias="COST_BUDGET", ge=1, description="bucket size per principal")
+    cost_restore_rate: float = Field(1_000.0, alias="COST_RESTORE_RATE", gt=0, description="points per second")
+    # JSON objects overriding the budget: by role ({"viewer": 20000}) and by API key prefix ({"sbk_AbC123": 5000})
+    cost_budget_by_role: Budgets = Field(default_factory=dict, alias="COST_BUDGET_BY_ROLE")
+    cost_budget_by_api_key: Budgets = Field(default_factory=dict, alias="COST_BUDGET_BY_API_KEY")
+    # the origin systems' request limit, kept for anonymous sign-in attempts per client IP
+    rate_limit_window_ms: int = Field(900_000, alias="RATE_LIMIT_WINDOW_MS", ge=1)
+    rate_limit_max_requests: int = Field(100, alias="RATE_LIMIT_MAX_REQUESTS", ge=1)
+    webhook_rate_limit: str = Field("6000/minute", alias="WEBHOOK_RATE_LIMIT", description="per sending IP")
+    trusted_documents_only: bool = Field(False, alias="TRUSTED_DOCUMENTS_ONLY")
+    trusted_documents: Path | None = Field(None, alias="TRUSTED_DOCUMENTS", description="manifest: hash -> document")
+    persisted_query_ttl: Duration = Field(timedelta(days=7), alias="PERSISTED_QUERY_TTL")
+    max_body_bytes: int = Field(1_048_576, alias="MAX_BODY_BYTES", ge=1024)
+    max_variables_bytes: int = Field(262_144, alias="MAX_VARIABLES_BYTES", ge=256)
+    ws_init_timeout: Duration = Field(timedelta(seconds=10), alias="WS_INIT_TIMEOUT")
+    ws_max_message_bytes: int = Field(65_536, alias="WS_MAX_MESSAGE_BYTES", ge=1024)
+    ws_max_subscriptions: int = Field(20, alias="WS_MAX_SUBSCRIPTIONS", ge=1, description="per connection")
+    ws_max_connections: int = Field(10, alias="WS_MAX_CONNECTIONS", ge=1, description="per principal, per replica")
 
     # Apply migrations at start-up (production runs `switchboard migrate` as its own step instead)
     auto_migrate: bool = Field(True, alias="AUTO_MIGRATE")
