@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from ops import health, webhooks
 from ops.graphiql import graphiql_routes
 from ops.graphql import GraphQLApp, build_schema
+from ops.hardening import BodyLimitMiddleware, SecurityHeadersMiddleware
 from ops.lifespan import lifespan
 from ops.logging import RequestIdMiddleware
 from ops.metrics import Metrics, MetricsMiddleware
@@ -50,6 +51,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *graphiql_routes(),
     ]
     middleware = [
+        Middleware(SecurityHeadersMiddleware, hsts=settings.is_production),
+        Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
         Middleware(RequestIdMiddleware),
         Middleware(MetricsMiddleware, metrics=metrics, paths=frozenset(getattr(route, "path", "") for route in routes)),
         Middleware(

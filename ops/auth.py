@@ -13,6 +13,8 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Bas
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
 from datasources.stores import Stores
+from ops.documents import Refusal, resolve_payload
+from ops.hardening import SocketCounter
 from resolvers.context import RequestContext
 from resolvers.identity.config import AuthConfig
 from resolvers.identity.sessions import authenticate, session_ended
@@ -26,6 +28,7 @@ UNAVAILABLE = "the credentials could not be checked: a store is unavailable, try
 SIGN_IN_FIRST = "sign in first: send 'Authorization: Bearer <access token or API key>' (signIn gives a token)"
 SOCKET_UNAUTHORIZED = 4401
 SOCKET_FORBIDDEN = 4403
+SOCKET_TOO_MANY = 4429
 
 
 class SocketRefused(Exception):
@@ -93,8 +96,9 @@ class AuthGate(SchemaExtension):
         yield
 
 
-async def connect_socket(context: RequestContext) -> None:
-    """`connection_init` must carry `{"authorization": "Bearer ..."}`; else the socket closes with 4401."""
+async def connect_socket(context: RequestContext, sockets: SocketCounter) -> None:
+    """`connection_init` must carry `{"authorization": "Bearer ..."}`; else the socket closes with 4401. A
+    principal past its open sockets (WS_MAX_CONNECTIONS) is refused with 4429."""
     params = context.connection_params or {}
     value = params.get("authorization") or params.get("Authorization")
     if not isinstance(value, str) or not value:
@@ -102,21 +106,58 @@ async def connect_socket(context: RequestContext) -> None:
     principal, reason, outage = await principal_from(context.stores, context.auth, value)
     if principal is None:
         raise SocketRefused(1011 if outage else SOCKET_UNAUTHORIZED, reason or "unauthorized")
+    if not sockets.take(principal.subject):
+        raise SocketRefused(SOCKET_TOO_MANY, f"more than {sockets.limit} open sockets for this principal")
     context.principal = principal
+    context.release = lambda: sockets.release(principal.subject)
+
+
+async def _socket_document(handler: Any, message: Any) -> Refusal | None:
+    """Persisted and trusted documents over a socket (ops/documents.py), once the connection is acknowledged."""
+    documents = getattr(handler.view, "documents", None)
+    if documents is None or not handler.connection_acknowledged:
+        return None
+    return await resolve_payload(documents, handler.context.stores.redis, message.get("payload"))
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
+    async def handle(self) -> None:
+        try:
+            await super().handle()
+        finally:
+            self.context.release()
+
     async def handle_connection_init(self, message: Any) -> None:
         try:
             await super().handle_connection_init(message)
         except SocketRefused as exc:
             await self.websocket.close(code=exc.code, reason=exc.reason)
 
+    async def handle_subscribe(self, message: Any) -> None:
+        refusal = await _socket_document(self, message)
+        if refusal is None:
+            await super().handle_subscribe(message)
+        else:
+            await self.send_message({"id": message["id"], "type": "error", "payload": [refusal.error().formatted]})
+
 
 class LegacyWSHandler(BaseGraphQLWSHandler[RequestContext, None]):
+    async def handle(self) -> None:
+        try:
+            await super().handle()
+        finally:
+            self.context.release()
+
     async def handle_connection_init(self, message: Any) -> None:
         try:
             await super().handle_connection_init(message)
         except SocketRefused as exc:
             await self.send_message({"type": "connection_error", "payload": {"message": exc.reason}})
             await self.websocket.close(code=exc.code, reason=exc.reason)
+
+    async def handle_start(self, message: Any) -> None:
+        refusal = await _socket_document(self, message)
+        if refusal is None:
+            await super().handle_start(message)
+        else:
+            await self.send_message({"id": message["id"], "type": "error", "payload": refusal.error().formatted})

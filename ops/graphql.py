@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 import strawberry
+from cross_web import AsyncHTTPRequestAdapter
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -22,14 +23,16 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.extensions.disable_introspection import DisableIntrospection
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
 import schema.root
 from datasources.instrument import StoreStats, collecting
 from datasources.stores import Stores
 from ops.auth import AuthGate, LegacyWSHandler, TransportWSHandler, connect_socket, principal_from
+from ops.documents import Documents, Refusal
 from ops.graphiql import graphiql_html
+from ops.hardening import SizedWebSocketAdapter, SocketCounter, variables_limit
 from ops.settings import Settings
 from resolvers.context import RequestContext, build_context
 from resolvers.identity.config import AuthConfig
@@ -63,6 +66,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     """The schema with this deployment's extensions: limits always, caches and stats by setting."""
     extensions: list[Any] = [
         AuthGate,
+        variables_limit(settings.max_variables_bytes),
         QueryDepthLimiter(max_depth=MAX_DEPTH),
         MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         MaxTokensLimiter(max_token_count=MAX_TOKENS),
@@ -80,11 +84,22 @@ def build_schema(settings: Settings) -> strawberry.Schema:
 class GraphQLApp(GraphQL):
     graphql_transport_ws_handler_class = TransportWSHandler  # type: ignore[assignment]
     graphql_ws_handler_class = LegacyWSHandler  # type: ignore[assignment]
+    websocket_adapter_class = SizedWebSocketAdapter  # type: ignore[assignment]
 
     def __init__(self, schema: strawberry.Schema, settings: Settings, auth: AuthConfig) -> None:
-        super().__init__(schema, graphql_ide="graphiql" if settings.graphiql_enabled else None)
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if settings.graphiql_enabled else None,
+            # browsers do not apply CORS to WebSockets: the same allow-list guards the handshake ('*' allows any)
+            allowed_origins=settings.cors_origins,
+            connection_init_wait_timeout=settings.ws_init_timeout,
+            max_subscriptions_per_connection=settings.ws_max_subscriptions,
+        )
+        self.max_message_bytes = settings.ws_max_message_bytes
+        self.sockets = SocketCounter(settings.ws_max_connections)
         self.settings = settings
         self.auth = auth
+        self.documents = Documents.from_settings(settings, schema._schema)
         self._graphiql: str | None = None
 
     async def get_context(  # type: ignore[override]
@@ -107,7 +122,25 @@ class GraphQLApp(GraphQL):
         return context
 
     async def on_ws_connect(self, context: RequestContext) -> None:  # type: ignore[override]
-        await connect_socket(context)
+        await connect_socket(context, self.sockets)
+
+    async def execute_single(
+        self, request: Request, request_adapter: AsyncHTTPRequestAdapter, sub_response: Response,
+        context: Any, root_value: None, request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """A persisted or trusted document's hash becomes its text (ops/documents.py), or the request is refused."""
+        resolved = await self.documents.resolve(request.state.stores.redis, request_data.query,
+                                                request_data.extensions, may_register=context.principal is not None)
+        if isinstance(resolved, Refusal):
+            sub_response.status_code = resolved.status or sub_response.status_code
+            return ExecutionResult(data=None, errors=[resolved.error()])
+        request_data.query = resolved
+        return await super().execute_single(request=request, request_adapter=request_adapter, sub_response=sub_response,
+                                            context=context, root_value=root_value, request_data=request_data)
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # a GET with only a persisted query's hash has no `query` either, yet it is an operation, not a browser
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(request)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         """A request error (parse, validation, variable coercion, refused credentials: no error has a path, no

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -33,6 +34,8 @@ class RequestContext:
     # the HTTP response Strawberry will send (its status code is ours to set); None on a WebSocket
     response: Any = None
     connection_params: dict[str, Any] | None = None
+    # on a socket: gives back its place among the principal's open sockets when it closes
+    release: Callable[[], None] = lambda: None
     _loaders: Loaders | None = None
 
     @property

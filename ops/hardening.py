@@ -1,0 +1,156 @@
+"""HTTP and WebSocket hardening: a body cap (413), security headers, a variables cap, a cap on WebSocket
+message size and on sockets per principal. Origins, `connection_init` timeout and subscriptions per connection
+are Strawberry's own options, set in `GraphQLApp` from the same settings."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncGenerator, Iterator
+from json import JSONDecodeError
+
+import orjson
+from graphql import ExecutionResult, GraphQLError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+from strawberry.asgi import ASGIWebSocketAdapter
+from strawberry.extensions import SchemaExtension
+from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+]
+HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
+MESSAGE_TOO_BIG = 1009
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimitMiddleware:
+    """Refuses a request body over `max_bytes` with 413, whether it declares its length or streams it."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(send)
+            return
+        seen = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise BodyTooLarge
+            return message
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except BodyTooLarge:
+            if not started:
+                await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        body = orjson.dumps({"error": f"request body is larger than {self.max_bytes} bytes (MAX_BODY_BYTES)"})
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+        self.app = app
+        self.headers = SECURITY_HEADERS + ([HSTS] if hsts else [])
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + [
+                    (name, value) for name, value in self.headers if name not in present
+                ]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def variables_limit(max_bytes: int) -> type[SchemaExtension]:
+    class VariablesLimit(SchemaExtension):
+        """Refuses an operation whose variables encode to more than MAX_VARIABLES_BYTES (HTTP and sockets)."""
+
+        def on_execute(self) -> Iterator[None]:
+            variables = self.execution_context.variables or {}
+            size = len(orjson.dumps(variables)) if variables else 0
+            if size > max_bytes:
+                error = GraphQLError(
+                    f"variables: {size} bytes is more than the {max_bytes} allowed (MAX_VARIABLES_BYTES)",
+                    extensions={"code": "VARIABLES_TOO_LARGE"},
+                )
+                self.execution_context.result = ExecutionResult(data=None, errors=[error])
+            yield
+
+    return VariablesLimit
+
+
+class SizedWebSocketAdapter(ASGIWebSocketAdapter):
+    """Strawberry's adapter, but a text message over the view's `max_message_bytes` closes the socket (1009)
+    before it is parsed."""
+
+    async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncGenerator[object]:
+        limit: int = getattr(self.view, "max_message_bytes", 0)
+        try:
+            while self.ws.application_state != WebSocketState.DISCONNECTED:
+                text = await self.ws.receive_text()
+                if limit and len(text) > limit:
+                    await self.close(MESSAGE_TOO_BIG, f"message over {limit} bytes (WS_MAX_MESSAGE_BYTES)")
+                    return
+                try:
+                    yield self.view.decode_json(text)
+                except JSONDecodeError as exc:
+                    if not ignore_parsing_errors:
+                        raise NonJsonMessageReceived from exc
+        except KeyError as exc:
+            raise NonTextMessageReceived from exc
+        except WebSocketDisconnect:
+            pass
+
+
+class SocketCounter:
+    """Open sockets per principal in this process (WS_MAX_CONNECTIONS)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.open: Counter[str] = Counter()
+
+    def take(self, subject: str) -> bool:
+        if self.open[subject] >= self.limit:
+            return False
+        self.open[subject] += 1
+        return True
+
+    def release(self, subject: str) -> None:
+        self.open[subject] -= 1
+        if self.open[subject] <= 0:
+            del self.open[subject]
+
