@@ -213,5 +213,14 @@ def _register_simulate() -> None:
 _register_simulate()
 
 
+def _register_documents() -> None:
+    from ops.documents_cli import app as documents
+
+    app.add_typer(documents, name="documents")
+
+
+_register_documents()
+
+
 if __name__ == "__main__":
     app()

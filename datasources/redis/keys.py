@@ -39,6 +39,26 @@ def rate_limit(principal: str, window: int) -> str:
     return f"{PREFIX}:ratelimit:{principal}:{window}"
 
 
+def cost_bucket(subject: str) -> str:
+    """A principal's cost budget (`user:12`, `apikey:3`): a hash of its level and when it was written."""
+    return f"{PREFIX}:budget:{subject}"
+
+
+def limits_prefix() -> str:
+    """The `limits` library's keys: `sb:limits:LIMITER/<name>/<amount>/<multiples>/<unit>`."""
+    return f"{PREFIX}:limits"
+
+
+def sign_in_attempts(client: str) -> str:
+    """The name of a client address' anonymous sign-in attempts under `limits_prefix()`."""
+    return f"sign-in:{client}"
+
+
+def webhook_requests(client: str) -> str:
+    """The name of a sending address' webhook requests under `limits_prefix()`."""
+    return f"webhook:{client}"
+
+
 def login_failures(email_digest: str) -> str:
     return f"{PREFIX}:auth:login-failures:{email_digest}"
 
@@ -53,6 +73,11 @@ def family_revoked(family_id: str) -> str:
 
 def archive_outbox() -> str:
     return f"{PREFIX}:outbox:archive"
+
+
+def persisted_query(sha256: str) -> str:
+    """An automatic persisted query's text by its hash; shared by every tenant, as the text names no tenant."""
+    return f"{PREFIX}:apq:{sha256}"
 
 
 def seed_marker() -> str:
