@@ -8,6 +8,7 @@ import binascii
 from resolvers.errors import InputError
 
 TYPES = ("Lead", "Account", "User", "Vehicle", "Route", "Stop", "Call", "ApiKey")
+MAX_KEY = 2**63
 INT_KEYED = {"Account", "User", "Vehicle", "Route", "Stop", "ApiKey"}
 
 
@@ -24,7 +25,8 @@ def decode(value: str, *, field: str = "id") -> tuple[str, str]:
     type_name, sep, key = raw.partition(":")
     if not sep or type_name not in TYPES or not key:
         raise InputError(field, f"{value!r} is not a valid global id")
-    if type_name in INT_KEYED and not key.isdigit():
+    # ASCII digits only (str.isdigit takes '²' and Arabic-Indic digits), within the stores' 64-bit keys
+    if type_name in INT_KEYED and not (key.isascii() and key.isdigit() and int(key) < MAX_KEY):
         raise InputError(field, f"{value!r} is not a valid global id")
     return type_name, key
 

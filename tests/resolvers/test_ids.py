@@ -9,7 +9,11 @@ def test_round_trip(type_name: str, key: object) -> None:
     assert decode(encode(type_name, key)) == (type_name, str(key))
 
 
-@pytest.mark.parametrize("value", ["", "!!!", encode("Planet", 1), encode("Route", "x"), "TGVhZDo", encode("Lead", "")])
+@pytest.mark.parametrize("value", [
+    "", "!!!", encode("Planet", 1), encode("Route", "x"), "TGVhZDo", encode("Lead", ""),
+    # non-ASCII digits and keys past the stores' 64-bit integers
+    encode("Route", "²"), encode("User", "١٢"), encode("Stop", 2**63), encode("ApiKey", 10**30),
+])
 def test_malformed_ids_name_the_field(value: str) -> None:
     with pytest.raises(InputError) as raised:
         decode(value, field="input.leadId")
