@@ -33,6 +33,7 @@ from ops.auth import AuthGate, LegacyWSHandler, TransportWSHandler, connect_sock
 from ops.documents import Documents, Refusal
 from ops.graphiql import graphiql_html
 from ops.hardening import SizedWebSocketAdapter, SocketCounter, variables_limit
+from ops.limits import CostLimits, refused
 from ops.settings import Settings
 from resolvers.context import RequestContext, build_context
 from resolvers.identity.config import AuthConfig
@@ -67,6 +68,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     extensions: list[Any] = [
         AuthGate,
         variables_limit(settings.max_variables_bytes),
+        CostLimits.configured(settings),  # after the pure refusals: a refused operation spends no budget
         QueryDepthLimiter(max_depth=MAX_DEPTH),
         MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         MaxTokensLimiter(max_token_count=MAX_TOKENS),
@@ -117,6 +119,7 @@ class GraphQLApp(GraphQL):
         response.graphql_response = GRAPHQL_RESPONSE in request.headers.get("accept", "")  # type: ignore[union-attr]
         request.state.sub_response = response
         context.response = response
+        response.client_host = request.client.host if request.client else None  # type: ignore[union-attr]
         principal, reason, _ = await principal_from(stores, self.auth, request.headers.get("authorization"))
         context.principal, context.auth_error = principal, reason
         return context
@@ -132,6 +135,8 @@ class GraphQLApp(GraphQL):
         resolved = await self.documents.resolve(request.state.stores.redis, request_data.query,
                                                 request_data.extensions, may_register=context.principal is not None)
         if isinstance(resolved, Refusal):
+            if resolved.code != "PERSISTED_QUERY_NOT_FOUND":  # that one is the APQ protocol, not a refusal
+                refused(resolved.code.lower())
             sub_response.status_code = resolved.status or sub_response.status_code
             return ExecutionResult(data=None, errors=[resolved.error()])
         request_data.query = resolved

@@ -16,6 +16,8 @@ from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.extensions import SchemaExtension
 from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived
 
+from ops.limits import refused
+
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -68,6 +70,7 @@ class BodyLimitMiddleware:
                 await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
+        refused("body_too_large")
         body = orjson.dumps({"error": f"request body is larger than {self.max_bytes} bytes (MAX_BODY_BYTES)"})
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
@@ -108,6 +111,7 @@ def variables_limit(max_bytes: int) -> type[SchemaExtension]:
                     extensions={"code": "VARIABLES_TOO_LARGE"},
                 )
                 self.execution_context.result = ExecutionResult(data=None, errors=[error])
+                refused("variables_too_large")
             yield
 
     return VariablesLimit

@@ -1,4 +1,5 @@
-"""Prometheus metrics: store round trips (fed by datasources.instrument) and HTTP requests."""
+"""Prometheus metrics: store round trips (fed by datasources.instrument), HTTP requests, and the limits' refusals
+and bucket levels (fed by ops.limits)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from datasources import instrument
+from ops import limits
 
 
 class Metrics:
@@ -25,13 +27,29 @@ class Metrics:
         self.http_seconds = Histogram(
             "switchboard_http_request_seconds", "HTTP request time", ["method", "path"], registry=self.registry
         )
+        self.refused = Counter(
+            "switchboard_operations_refused_total", "Operations and webhooks refused by a limit",
+            ["reason"], registry=self.registry,
+        )
+        self.bucket_level = Histogram(
+            "switchboard_cost_budget_available_ratio", "Share of the caller's cost budget left after an operation",
+            registry=self.registry, buckets=(0, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 1),
+        )
         instrument.add_observer(self.observe_store)
+        limits.add_observer(self)
 
     def observe_store(self, store: str, operation: str, seconds: float) -> None:
         self.store_seconds.labels(store, operation).observe(seconds)
 
+    def refused_operation(self, reason: str) -> None:
+        self.refused.labels(reason).inc()
+
+    def observe_bucket(self, available: float, capacity: float) -> None:
+        self.bucket_level.observe(available / capacity if capacity else 0.0)
+
     def close(self) -> None:
         instrument.remove_observer(self.observe_store)
+        limits.remove_observer(self)
 
     async def endpoint(self, request: Request) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,4 +1,4 @@
-"""POST /webhooks/telnyx: verify, parse, apply, answer fast. Nothing is stored for a rejected request."""
+"""POST /webhooks/telnyx: throttle, verify, parse, apply, answer fast. Nothing is stored for a rejected request."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import time
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 
+from ops.limits import webhook_throttle
 from ops.voice import Voice
 from voice.envelope import MAX_BODY, EnvelopeError, parse
 from voice.signature import SignatureError, verify
@@ -32,6 +33,12 @@ async def _body(request: Request) -> bytes | None:
 
 async def telnyx(request: Request) -> JSONResponse:
     voice: Voice = request.state.voice
+    retry = await webhook_throttle(request)  # before the body is read: a flood costs us no parsing
+    if retry is not None:
+        limit = request.app.state.settings.webhook_rate_limit
+        response = _error(429, f"too many webhooks from this address (WEBHOOK_RATE_LIMIT {limit}); retry in {retry} s")
+        response.headers["Retry-After"] = str(retry)
+        return response
     try:
         body = await _body(request)
     except ClientDisconnect:

@@ -27,6 +27,8 @@ class Principal:
     session_id: str | None = None
     epoch: int = 0
     api_key_id: int | None = None
+    # the key's public prefix (`sbk_AbC123`): what COST_BUDGET_BY_API_KEY names a key by
+    api_key_prefix: str | None = None
     expires_at: datetime | None = None
 
     @property

@@ -92,6 +92,9 @@ def store_env(
         "SEED_DEMO": "1",
         # the whole suite signs in from 127.0.0.1; tests of the anonymous limit start apps of their own
         "RATE_LIMIT_MAX_REQUESTS": "5000",
+        # one owner runs most of the suite: its cost budget must outlast it (tests/ops/test_limits.py starts apps
+        # with the default and with small budgets)
+        "COST_BUDGET": "100000000",
         "JWT_SECRET": TEST_JWT_SECRET,
     }
 

@@ -86,7 +86,8 @@ async def authenticate(stores: Stores, config: AuthConfig, authorization: str) -
         key = await identity.api_key_by_hash(stores.db, key_hash=digest(credential))
         if key is None:
             raise TokenError("the API key is not valid or has been revoked")
-        return Principal(account_id=key.account_id, role=Role(key.role), api_key_id=key.id)
+        return Principal(account_id=key.account_id, role=Role(key.role), api_key_id=key.id,
+                         api_key_prefix=key.prefix)
     principal = read_access_token(config, credential)
     reason = await session_ended(stores, config, principal)
     if reason is not None:

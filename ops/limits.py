@@ -1,0 +1,257 @@
+"""Query cost and budgets: the static cost of each operation, refused over MAX_QUERY_COST before any store is
+touched, then taken from the caller's leaky bucket in Redis (429 with `Retry-After` when it is empty).
+Anonymous mutations (sign-in, refresh, invitations) are counted per client address instead, and webhooks per
+sending address (`webhook_throttle`). Each response reports `extensions.cost`: requested, actual (the round
+trips the operation made, weighed with the same table) and the bucket's throttle status."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
+from contextlib import nullcontext
+from functools import partial
+from typing import Any, Protocol
+
+import orjson
+from graphql import ExecutionResult, GraphQLError
+from limits import RateLimitItem, RateLimitItemPerSecond, parse
+from redis.exceptions import RedisError
+from starlette.requests import Request
+from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
+from strawberry.types.graphql import OperationType
+
+from datasources.instrument import StoreStats, collecting
+from datasources.redis import budget, keys
+from ops.settings import Settings
+from resolvers.context import RequestContext
+from resolvers.cost import WEIGHTS, operation_cost
+from resolvers.principal import Principal
+
+log = logging.getLogger(__name__)
+
+MIN_COST = 1  # every operation takes at least a point, so a flood of free ones is still a flood
+COSTLY = "QUERY_TOO_COSTLY"
+RATE_LIMITED = "RATE_LIMITED"
+
+
+class LimitObserver(Protocol):
+    """What ops/metrics.py listens with."""
+
+    def refused_operation(self, reason: str) -> None: ...
+
+    def observe_bucket(self, available: float, capacity: float) -> None: ...
+
+
+_observers: list[LimitObserver] = []
+
+
+def add_observer(observer: LimitObserver) -> None:
+    _observers.append(observer)
+
+
+def remove_observer(observer: LimitObserver) -> None:
+    if observer in _observers:
+        _observers.remove(observer)
+
+
+def refused(reason: str) -> None:
+    """Counts a refusal: `cost`, `rate_limited`, `sign_in`, `webhook`, and the others' (documents, caps)."""
+    for observer in _observers:
+        observer.refused_operation(reason)
+
+
+def retry_seconds(seconds: float) -> int:
+    """What `Retry-After` carries: whole seconds, at least 1, never early."""
+    return max(1, math.ceil(seconds))
+
+
+def budget_of(settings: Settings, principal: Principal) -> int:
+    """Points in the principal's bucket: by its API key's prefix, else by its role, else COST_BUDGET."""
+    by_key = settings.cost_budget_by_api_key
+    if principal.api_key_prefix is not None and principal.api_key_prefix in by_key:
+        return by_key[principal.api_key_prefix]
+    return settings.cost_budget_by_role.get(principal.role.value, settings.cost_budget)
+
+
+def sign_in_limit(settings: Settings) -> RateLimitItem:
+    return RateLimitItemPerSecond(settings.rate_limit_max_requests, math.ceil(settings.rate_limit_window_ms / 1000))
+
+
+def webhook_limit(settings: Settings) -> RateLimitItem:
+    try:
+        return parse(settings.webhook_rate_limit)
+    except ValueError as exc:
+        raise ValueError(f"WEBHOOK_RATE_LIMIT: {settings.webhook_rate_limit!r} is not a rate such as "
+                         "'6000/minute'") from exc
+
+
+def actual_cost(stats: StoreStats) -> int:
+    """The round trips an operation made, weighed per store as the static cost weighs fields."""
+    return sum(WEIGHTS.get(store, 1) * counter.calls for store, counter in stats.stores.items())
+
+
+class CostCache:
+    """Costs of recent (document text, operation, variables), as the document cache keeps parsed documents."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self.costs: OrderedDict[tuple[str, str | None, bytes], int] = OrderedDict()
+
+    def cost(self, ec: ExecutionContext, page_size: int) -> int:
+        assert ec.graphql_document is not None
+        key = None
+        if ec.query is not None and self.size:
+            try:
+                key = (ec.query, ec.operation_name, orjson.dumps(ec.variables or {}, option=orjson.OPT_SORT_KEYS))
+            except TypeError:
+                key = None
+        if key is not None and key in self.costs:
+            self.costs.move_to_end(key)
+            return self.costs[key]
+        found = operation_cost(ec.schema._schema, ec.graphql_document, variables=ec.variables,
+                               operation_name=ec.operation_name, page_size=page_size)
+        if key is not None:
+            self.costs[key] = found
+            if len(self.costs) > self.size:
+                self.costs.popitem(last=False)
+        return found
+
+
+class CostLimits(SchemaExtension):
+    """Runs after AuthGate and the pure refusals, before execution: cost, then budget; after it, the report."""
+
+    def __init__(
+        self, settings: Settings, sign_in: RateLimitItem, costs: CostCache, *, execution_context: Any = None
+    ) -> None:
+        self.settings = settings
+        self.sign_in = sign_in
+        self.costs = costs
+        self.report: dict[str, Any] | None = None
+
+    @classmethod
+    def configured(cls, settings: Settings) -> Callable[[], CostLimits]:
+        """One extension per operation over this deployment's settings, which are checked here, at start-up."""
+        webhook_limit(settings)
+        return partial(cls, settings, sign_in_limit(settings), CostCache(settings.document_cache_size))
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        context = self.execution_context.context
+        if self.execution_context.result is not None or not isinstance(context, RequestContext):
+            yield  # refused already (AuthGate)
+            return
+        subscription = self.execution_context.operation_type is OperationType.SUBSCRIPTION
+        error = await self._admit(context)
+        if error is not None:
+            if context.response is not None:
+                retry = (error.extensions or {}).get("retryAfterSeconds")
+                if retry is not None:
+                    context.response.status_code = 429
+                    context.response.headers["Retry-After"] = str(retry)
+            if subscription:
+                raise error
+            self.execution_context.result = ExecutionResult(data=None, errors=[error])
+            yield
+            return
+        if subscription:
+            yield
+            return
+        stats = context.stats or StoreStats()
+        with nullcontext() if context.stats is stats else collecting(stats):
+            yield
+        if self.report is not None:
+            self.report["actual"] = actual_cost(stats)
+
+    def get_results(self) -> dict[str, Any]:
+        return {"cost": self.report} if self.report is not None else {}
+
+    async def _admit(self, context: RequestContext) -> GraphQLError | None:
+        """None when the operation may run; else the error that refuses it."""
+        ec = self.execution_context
+        requested = max(MIN_COST, self.costs.cost(ec, context.max_page_size))
+        self.report = {"requested": requested, "actual": 0, "throttleStatus": None}
+        principal = context.principal
+        capacity = budget_of(self.settings, principal) if principal is not None else None
+        maximum = self.settings.max_query_cost if capacity is None else min(self.settings.max_query_cost, capacity)
+        if requested > maximum:
+            refused("cost")
+            which = "MAX_QUERY_COST" if maximum == self.settings.max_query_cost else "your cost budget"
+            return GraphQLError(
+                f"this query costs {requested} points, over the maximum of {maximum} per operation ({which}): "
+                "ask for fewer objects (smaller `first`, fewer nested lists)",
+                extensions={"code": COSTLY, "cost": {"requested": requested, "maximum": maximum}},
+            )
+        if principal is None or capacity is None:
+            # anonymous callers reach only sign-in, refresh and invitations (AuthGate): its mutations are attempts
+            if ec.operation_type is OperationType.MUTATION:
+                return await self._sign_in_attempt(context)
+            return None
+        return await self._take(principal, requested, capacity, context)
+
+    async def _take(
+        self, principal: Principal, cost: int, capacity: int, context: RequestContext
+    ) -> GraphQLError | None:
+        rate = self.settings.cost_restore_rate
+        try:
+            with collecting(StoreStats()):  # the budget's round trip is ours, not the operation's
+                taken = await budget.take(context.stores.redis, subject=principal.subject, cost=cost,
+                                          capacity=capacity, rate=rate)
+        except RedisError:
+            log.warning("cost budget unavailable, letting the operation through", exc_info=True)
+            return None
+        for observer in _observers:
+            observer.observe_bucket(taken.available, capacity)
+        assert self.report is not None
+        self.report["throttleStatus"] = {
+            "maximumAvailable": capacity, "currentlyAvailable": math.floor(taken.available), "restoreRate": rate,
+        }
+        if cost * 2 > capacity:
+            log.warning("operation over half its budget", extra={
+                "cost": cost, "budget": capacity, "subject": principal.subject,
+                "operation": self.execution_context.operation_name, "allowed": taken.allowed,
+            })
+        if taken.allowed:
+            return None
+        refused("rate_limited")
+        retry = retry_seconds(taken.retry_after)
+        return GraphQLError(
+            f"cost budget exhausted: this operation costs {cost} points and {math.floor(taken.available)} of "
+            f"{capacity} are left, restoring {rate:g} a second; retry in {retry} s",
+            extensions={"code": RATE_LIMITED, "retryAfterSeconds": retry, "cost": self.report},
+        )
+
+    async def _sign_in_attempt(self, context: RequestContext) -> GraphQLError | None:
+        client = getattr(context.response, "client_host", None) or "unknown"
+        try:
+            with collecting(StoreStats()):
+                wait = await budget.hit(context.stores.redis, limit=self.sign_in, name=keys.sign_in_attempts(client))
+        except RedisError:
+            log.warning("sign-in limit unavailable, letting the attempt through", exc_info=True)
+            return None
+        if wait is None:
+            return None
+        refused("sign_in")
+        retry = retry_seconds(wait)
+        return GraphQLError(
+            f"too many sign-in attempts from this address: at most {self.sign_in.amount} in "
+            f"{self.sign_in.multiples} s (RATE_LIMIT_MAX_REQUESTS, RATE_LIMIT_WINDOW_MS); retry in {retry} s",
+            extensions={"code": RATE_LIMITED, "retryAfterSeconds": retry},
+        )
+
+
+async def webhook_throttle(request: Request) -> int | None:
+    """Seconds the sender must wait when it is past WEBHOOK_RATE_LIMIT, else None (counts this request)."""
+    settings: Settings = request.app.state.settings
+    client = request.client.host if request.client else "unknown"
+    try:
+        wait = await budget.hit(request.state.stores.redis, limit=webhook_limit(settings),
+                                name=keys.webhook_requests(client))
+    except RedisError:
+        log.warning("webhook limit unavailable, letting the request through", exc_info=True)
+        return None
+    if wait is None:
+        return None
+    refused("webhook")
+    return retry_seconds(wait)
