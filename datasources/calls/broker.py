@@ -6,6 +6,12 @@ that stream hold the same lock, and each subscriber only takes entries past the 
 Wake-ups come from a pattern subscription on the accounts' notify channels; a periodic sweep covers any
 notification lost while the reader reconnects. A subscriber that falls `max_queue` entries behind is closed
 with `Overflow` rather than buffered without limit.
+
+A stream's state lives while anyone holds it, counting subscribers still registering: taking it (or making it)
+and letting it go happen without an await in between, so a subscriber never registers into a state that has
+already been dropped, and a departing subscriber drops only its own state, never a newer one of the same key.
+An entry the broker cannot read (no `event` field, not a JSON object) is logged and skipped; it is delivered to
+no one and the entries after it still arrive.
 """
 
 from __future__ import annotations
@@ -55,10 +61,11 @@ class _Subscriber:
     overflowed: bool = False
 
 
-@dataclass
+@dataclass(eq=False)
 class _Stream:
-    last: StreamId | None = None
+    last: StreamId | None = None  # the newest entry read for the subscribers; None until the first registers
     subscribers: set[_Subscriber] = field(default_factory=set)
+    holders: int = 0  # subscribers registered or registering: the state is dropped when this reaches 0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -68,7 +75,7 @@ class StreamBroker:
         self.max_queue = max_queue
         self.sweep_seconds = sweep_seconds
         self.batch = batch
-        self._streams: dict[str, _Stream] = defaultdict(_Stream)
+        self._streams: dict[str, _Stream] = {}
         self._by_account: dict[int, set[str]] = defaultdict(set)
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -92,58 +99,93 @@ class StreamBroker:
 
     async def subscribe(self, account_id: int, stream_key: str, after: str | None) -> AsyncIterator[Entry]:
         """Entries of `stream_key` after `after` (or from now on when None), then live, until cancelled."""
-        stream = self._streams[stream_key]
+        stream = self._hold(stream_key)
         sub = _Subscriber(asyncio.Queue(self.max_queue), (0, 0))
-        async with stream.lock:
-            if after is None:
-                newest: Any = await self.redis.xrevrange(stream_key, count=1)
-                sub.last = parse_id(newest[0][0]) if newest else (0, 0)
-            else:
-                sub.last = parse_id(after)
-                # the replay: everything the stream still holds past the cursor
-                start = f"({after}"
-                while True:
-                    rows = await self._range(stream_key, start)
-                    for entry_id, fields in rows:
-                        self._deliver(sub, entry_id, fields)
-                    if len(rows) < self.batch:
-                        break
-                    start = f"({rows[-1][0]}"
-            if stream.last is None or stream.last < sub.last:
-                stream.last = sub.last
-            stream.subscribers.add(sub)
-            self._by_account[account_id].add(stream_key)
         try:
+            async with stream.lock:
+                if after is None:
+                    newest: Any = await self.redis.xrevrange(stream_key, count=1)
+                    sub.last = parse_id(newest[0][0]) if newest else (0, 0)
+                else:
+                    sub.last = parse_id(after)
+                    # the replay: everything the stream still holds past the cursor
+                    start = f"({after}"
+                    while True:
+                        rows = await self._range(stream_key, start)
+                        for entry_id, fields in rows:
+                            entry = self._decode(stream_key, entry_id, fields)
+                            if entry is not None:
+                                self._deliver(sub, entry)
+                        if len(rows) < self.batch:
+                            break
+                        start = f"({rows[-1][0]}"
+                if not stream.subscribers or stream.last is None:
+                    stream.last = sub.last
+                else:
+                    # never past what the others were given: entries they still lack may lie in between, and
+                    # each subscriber skips what it already has
+                    stream.last = min(stream.last, sub.last)
+                stream.subscribers.add(sub)
+                self._by_account[account_id].add(stream_key)
             while True:
-                entry = await sub.queue.get()
-                if entry is None:
+                item = await sub.queue.get()
+                if item is None:
                     if sub.overflowed:
                         raise Overflow(
                             f"subscriber fell more than {self.max_queue} events behind; "
                             f"resubscribe with after: {'-'.join(map(str, sub.last))} to miss nothing"
                         )
                     return
-                yield entry
+                yield item
         finally:
             stream.subscribers.discard(sub)
-            if not stream.subscribers:
-                self._streams.pop(stream_key, None)
-                self._by_account[account_id].discard(stream_key)
+            self._release(account_id, stream_key, stream)
+
+    def _hold(self, stream_key: str) -> _Stream:
+        stream = self._streams.get(stream_key)
+        if stream is None:
+            stream = self._streams[stream_key] = _Stream()
+        stream.holders += 1
+        return stream
+
+    def _release(self, account_id: int, stream_key: str, stream: _Stream) -> None:
+        stream.holders -= 1
+        if stream.holders > 0 or self._streams.get(stream_key) is not stream:
+            return
+        del self._streams[stream_key]
+        keys_of_account = self._by_account.get(account_id)
+        if keys_of_account is not None:
+            keys_of_account.discard(stream_key)
+            if not keys_of_account:
+                del self._by_account[account_id]
 
     async def _range(self, stream_key: str, start: str) -> list[tuple[str, dict[str, Any]]]:
         # the client decodes responses, so ids and fields are str
         rows: Any = await self.redis.xrange(stream_key, min=start, count=self.batch)
         return list(rows)
 
-    def _deliver(self, sub: _Subscriber, entry_id: str, fields: dict[str, Any]) -> None:
-        position = parse_id(entry_id)
+    def _decode(self, stream_key: str, entry_id: str, fields: dict[str, Any]) -> Entry | None:
+        """The entry as subscribers get it, decoded once for all of them; None (logged) when it is malformed."""
+        try:
+            event = orjson.loads(fields["event"])
+        except (KeyError, TypeError, orjson.JSONDecodeError) as exc:
+            event, reason = None, f"{type(exc).__name__}: {exc}"
+        else:
+            reason = f"event is a JSON {type(event).__name__}, not an object"
+        if not isinstance(event, dict):
+            log.warning("skipping malformed entry %s of %s (%s)", entry_id, stream_key, reason)
+            return None
+        return Entry(entry_id, event)
+
+    def _deliver(self, sub: _Subscriber, entry: Entry) -> None:
+        position = parse_id(entry.cursor)
         if sub.overflowed or position <= sub.last:
             return
         if sub.queue.qsize() >= self.max_queue - 1:
             sub.overflowed = True
             sub.queue.put_nowait(None)
             return
-        sub.queue.put_nowait(Entry(entry_id, orjson.loads(fields["event"])))
+        sub.queue.put_nowait(entry)
         sub.last = position
 
     async def _pull(self, stream_key: str) -> None:
@@ -155,9 +197,11 @@ class StreamBroker:
                 start = "(" + "-".join(map(str, stream.last))
                 rows = await self._range(stream_key, start)
                 for entry_id, fields in rows:
-                    for sub in list(stream.subscribers):
-                        self._deliver(sub, entry_id, fields)
-                    stream.last = parse_id(entry_id)
+                    entry = self._decode(stream_key, entry_id, fields)
+                    if entry is not None:
+                        for sub in list(stream.subscribers):
+                            self._deliver(sub, entry)
+                    stream.last = parse_id(entry_id)  # past a malformed entry too, so it cannot wedge the reader
                 if len(rows) < self.batch:
                     break
 
