@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +25,8 @@ from resolvers.errors import InputError
 from resolvers.identity.sessions import session_ended
 from resolvers.ids import decode_as
 from resolvers.permissions import Unauthenticated
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -74,11 +77,16 @@ async def _follow(ctx: RequestContext, stream_key: str, after: str | None) -> As
     try:
         async for entry in _while_session_stands(ctx, ctx.events.subscribe(ctx.account_id, stream_key, after)):
             event = entry.event
-            call = load_call(event["call"])
+            try:
+                call = load_call(event["call"])
+                kind, occurred_at = event["type"], datetime.fromisoformat(event["occurred_at"])
+            except (KeyError, TypeError, ValueError) as exc:  # a malformed entry ends no subscription
+                log.warning("skipping malformed event %s of %s: %r", entry.cursor, stream_key, exc)
+                continue
             ctx.fresh_loaders()  # this event's nested fields read the rows as they are now
             if not await ctx.loaders.sees_call(call):
                 continue
-            yield CallUpdate(entry.cursor, event["type"], datetime.fromisoformat(event["occurred_at"]), call)
+            yield CallUpdate(entry.cursor, kind, occurred_at, call)
     except Overflow as exc:
         raise GraphQLError(str(exc), extensions={"code": "SUBSCRIBER_TOO_SLOW"}) from None
 
