@@ -191,7 +191,12 @@ class Loaders:
 
     @cached_property
     def call_logs_of_lead(self) -> DataLoader:
-        return loader(lambda ids: call_logs.call_logs_of_leads(account_id=self.account_id, lead_ids=ids))
+        """Keys `(lead id, (limit, after))`: a page of the lead's call logs, without their events."""
+        return grouped_loader(
+            lambda param, ids: call_logs.call_logs_of_leads(
+                account_id=self.account_id, lead_ids=ids, limit=param[0], after=param[1]
+            )
+        )
 
     # -- the graph and Chroma --------------------------------------------------------------------------------
 

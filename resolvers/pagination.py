@@ -39,7 +39,10 @@ def decode_cursor(cursor: str, *, arity: int, field: str = "after") -> list[Any]
         raise InputError(field, f"{cursor!r} is not a cursor from this list") from None
     if not isinstance(values, list) or len(values) != arity:
         raise InputError(field, f"{cursor!r} is not a cursor from this list")
-    return [datetime.fromisoformat(v["$dt"]) if isinstance(v, dict) and "$dt" in v else v for v in values]
+    try:
+        return [datetime.fromisoformat(v["$dt"]) if isinstance(v, dict) and "$dt" in v else v for v in values]
+    except (TypeError, ValueError):  # a forged cursor with a bad date inside
+        raise InputError(field, f"{cursor!r} is not a cursor from this list") from None
 
 
 def page[T](items: list[T], limit: int, cursor_of: Any, *, has_previous: bool) -> Page[T]:

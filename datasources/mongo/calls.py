@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from beanie import SortDirection
-
 from datasources.instrument import round_trip
 from datasources.mongo.documents import CallLog, utcnow
 
@@ -68,12 +66,52 @@ async def call_logs_by_ids(*, account_id: int, ids: Sequence[str]) -> list[CallL
     return [found.get(i) for i in ids]
 
 
+@dataclass(frozen=True, slots=True)
+class CallLogPosition:
+    """Where a page of a lead's calls ends: the last log's `started_at` (None sorts last) and call id."""
+
+    started_at: datetime | None
+    call_id: str
+
+
+NEWEST_FIRST = {"started_at": -1, "call_id": -1}
+
+
+def _after(position: CallLogPosition) -> dict[str, Any]:
+    """The logs that sort after `position` under NEWEST_FIRST; a missing `started_at` sorts below any date."""
+    same = {"started_at": position.started_at, "call_id": {"$lt": position.call_id}}
+    if position.started_at is None:
+        return same
+    return {"$or": [{"started_at": {"$lt": position.started_at}}, same, {"started_at": None}]}
+
+
 @round_trip("mongodb")
-async def call_logs_of_leads(*, account_id: int, lead_ids: Sequence[str]) -> list[list[CallLogRecord]]:
-    """Every logged call of each lead, newest first, in one query; key order."""
+async def call_logs_of_leads(
+    *, account_id: int, lead_ids: Sequence[str], limit: int, after: CallLogPosition | None = None
+) -> list[list[CallLogRecord]]:
+    """Up to `limit` logs of each lead after `after`, newest first, without their events; one query, key order.
+
+    `$setWindowFields` numbers each lead's logs so the per-lead limit is applied in MongoDB.
+    """
+    match: dict[str, Any] = {"account_id": account_id, "lead_id": {"$in": list(lead_ids)}}
+    if after is not None:
+        match.update(_after(after))
+    pipeline: list[dict[str, Any]] = [
+        {"$match": match},
+        {"$project": {"events": 0, "legs": 0}},
+        {
+            "$setWindowFields": {
+                "partitionBy": "$lead_id",
+                "sortBy": NEWEST_FIRST,
+                "output": {"_rank": {"$documentNumber": {}}},
+            }
+        },
+        {"$match": {"_rank": {"$lte": limit}}},
+        {"$sort": NEWEST_FIRST},
+        {"$project": {"_rank": 0}},
+    ]
     grouped: dict[str, list[CallLogRecord]] = {i: [] for i in lead_ids}
-    cursor = CallLog.find({"account_id": account_id, "lead_id": {"$in": list(lead_ids)}})
-    newest_first = [("started_at", SortDirection.DESCENDING), ("call_id", SortDirection.DESCENDING)]
-    for doc in await cursor.sort(newest_first).to_list():
-        grouped[doc.lead_id or ""].append(_record(doc))
+    cursor = await CallLog.get_pymongo_collection().aggregate(pipeline)
+    async for raw in cursor:
+        grouped[raw["lead_id"]].append(_record(CallLog.model_validate(raw)))
     return [grouped[i] for i in lead_ids]

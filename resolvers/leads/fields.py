@@ -40,6 +40,10 @@ def checked(values: dict[str, Any], *, prefix: str = "input") -> dict[str, Any] 
                 return group
             out[key] = group
             continue
+        if key == "consent" and isinstance(value, dict):
+            # a flag given as null is a flag not given: unchanged on update, false on create
+            out[key] = {flag: v for flag, v in value.items() if v is not None}
+            continue
         check = CHECKS.get(key)
         if value is None or check is None:
             out[key] = value

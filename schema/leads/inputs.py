@@ -19,11 +19,14 @@ class CompanyInput:
     website: str | None = None
 
 
-@strawberry.input
+@strawberry.input(
+    description="Consent per channel. On update only the flags given change; on create a flag left out is false."
+)
 class ConsentInput:
-    call: bool = False
-    sms: bool = False
-    email: bool = False
+    # UNSET, not False: a default would withdraw the consent an update did not mention
+    call: bool | None = strawberry.UNSET
+    sms: bool | None = strawberry.UNSET
+    email: bool | None = strawberry.UNSET
 
 
 @strawberry.input
@@ -82,11 +85,15 @@ class LeadFilterInput:
 
 
 def plain(value: Any) -> Any:
-    """An input object as plain Python values: enums to their stored strings, nested inputs to dicts."""
+    """An input object as plain Python values: enums to their stored strings, nested inputs to dicts.
+
+    A field the client left out (UNSET) is left out of the dict, so it cannot overwrite a stored value.
+    """
     if isinstance(value, Enum):
         return value.value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        given = ((f.name, getattr(value, f.name)) for f in dataclasses.fields(value))
+        return {name: plain(v) for name, v in given if v is not strawberry.UNSET}
     if isinstance(value, list):
         return [plain(v) for v in value]
     return value

@@ -212,3 +212,48 @@ async def test_routes_vehicles_and_stops(gql: GraphQL) -> None:
     )
     assert duplicate["createRoute"] == {"__typename": "ConflictError", "field": "input.number",
                                         "message": "route number 'T-1' is already used"}
+
+
+UPDATE_PARTS = (
+    "mutation($id: ID!, $input: UpdateLeadInput!) { updateLead(id: $id, input: $input) { __typename "
+    "... on LeadPayload { lead { consent { call sms email } company { name title industry } "
+    "qualification { budget need } } } ... on ValidationError { field message } } }"
+)
+
+
+async def test_update_changes_only_the_consent_flags_and_details_given(gql: GraphQL) -> None:
+    made = await create(gql, firstName="Ada", consent={"call": True, "email": True},
+                        company={"name": "Lovelace Logistics", "title": "COO"}, qualification={"budget": "50k"})
+    lead_id = made["lead"]["id"]
+
+    async def update(**fields: Any) -> dict[str, Any]:
+        changed = (await gql.query(UPDATE_PARTS, id=lead_id, input=fields))["updateLead"]
+        assert changed["__typename"] == "LeadPayload", changed
+        return changed["lead"]
+
+    sms_only = await update(consent={"sms": True})
+    assert sms_only["consent"] == {"call": True, "sms": True, "email": True}
+    call_off = await update(consent={"call": False})
+    assert call_off["consent"] == {"call": False, "sms": True, "email": True}
+    null_is_unchanged = await update(consent={"email": None, "sms": False})
+    assert null_is_unchanged["consent"] == {"call": False, "sms": False, "email": True}
+
+    title = await update(company={"title": "CEO"}, qualification={"need": "cold chain"})
+    assert title["company"] == {"name": "Lovelace Logistics", "title": "CEO", "industry": None}
+    assert title["qualification"] == {"budget": "50k", "need": "cold chain"}
+    industry = await update(company={"industry": "freight"})
+    assert industry["company"] == {"name": "Lovelace Logistics", "title": "CEO", "industry": "freight"}
+
+    nothing = (await gql.query(UPDATE_PARTS, id=lead_id, input={"consent": {}}))["updateLead"]
+    assert nothing["__typename"] == "ValidationError" and nothing["field"] == "input"
+
+
+async def test_create_lead_consent_defaults_to_none_given(gql: GraphQL) -> None:
+    read = "query($id: ID!) { lead(id: $id) { consent { call sms email recordedAt } } }"
+    plain_lead = (await create(gql, firstName="NoConsent"))["lead"]["id"]
+    assert (await gql.query(read, id=plain_lead))["lead"]["consent"] == {
+        "call": False, "sms": False, "email": False, "recordedAt": None
+    }
+    sms_lead = (await create(gql, firstName="SmsOnly", consent={"sms": True, "call": None}))["lead"]["id"]
+    consent = (await gql.query(read, id=sms_lead))["lead"]["consent"]
+    assert (consent["call"], consent["sms"], consent["email"]) == (False, True, False) and consent["recordedAt"]
