@@ -60,10 +60,13 @@ async def session_marks(redis: Any, *, user_id: int, family_id: str | None) -> t
 
 
 @round_trip("redis")
-async def set_session_epoch(redis: Any, *, user_id: int, epoch: int | None, keep: timedelta) -> None:
-    """Records the user's epoch (None: deactivated). Kept at least as long as an access token lives."""
+async def set_session_epoch(
+    redis: Any, *, user_id: int, epoch: int | None, keep: timedelta, refill: bool = False
+) -> None:
+    """Records the user's epoch (None: deactivated). Kept at least as long as an access token lives. A `refill`
+    (a copy read back from PostgreSQL) never overwrites a value a change wrote meanwhile."""
     await redis.set(keys.session_epoch(user_id), INACTIVE if epoch is None else str(epoch),
-                    ex=int(keep.total_seconds()) + 60)
+                    ex=int(keep.total_seconds()) + 60, nx=refill)
 
 
 @round_trip("redis")

@@ -62,7 +62,7 @@ async def start_session(
     )
     with contextlib.suppress(marks.Unavailable):  # a cache of the record: the check falls back to PostgreSQL
         await marks.set_session_epoch(stores.redis, user_id=user.id, epoch=creds.session_epoch,
-                                      keep=config.access_ttl)
+                                      keep=config.access_ttl, refill=True)
     return SignedIn(access.token, access.expires_at, refresh_token, at + config.refresh_ttl, user)
 
 
@@ -117,8 +117,8 @@ async def session_ended(stores: Stores, config: AuthConfig, principal: Principal
         epoch = str(state.session_epoch) if state.active else marks.INACTIVE
         family_revoked = state.family_revoked
         with contextlib.suppress(marks.Unavailable):
-            await publish_epoch(stores, config, user_id=principal.user_id,
-                                epoch=state.session_epoch if state.active else None)
+            await marks.set_session_epoch(stores.redis, user_id=principal.user_id, keep=config.access_ttl,
+                                          epoch=state.session_epoch if state.active else None, refill=True)
             if state.family_revoked and principal.session_id is not None:
                 await marks.mark_family_revoked(stores.redis, family_id=principal.session_id, keep=config.access_ttl)
     if epoch == marks.INACTIVE:
