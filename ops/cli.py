@@ -222,5 +222,14 @@ def _register_documents() -> None:
 _register_documents()
 
 
+def _register_outbox() -> None:
+    from ops.outbox_cli import app as outbox
+
+    app.add_typer(outbox, name="outbox")
+
+
+_register_outbox()
+
+
 if __name__ == "__main__":
     app()

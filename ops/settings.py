@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     webhook_tolerance: int = Field(300, alias="TELNYX_WEBHOOK_TOLERANCE", ge=1)
     subscriber_queue: int = Field(1000, alias="SUBSCRIBER_QUEUE", ge=1)
     archive_retry_after: float = Field(5.0, alias="ARCHIVE_RETRY_AFTER", gt=0)
+    archive_max_attempts: int = Field(10, alias="ARCHIVE_MAX_ATTEMPTS", ge=1)
+    call_retention: Duration = Field(timedelta(hours=24), alias="CALL_RETENTION")
 
     # GraphQL
     max_page_size: int = Field(100, alias="MAX_PAGE_SIZE", ge=1)

@@ -89,7 +89,10 @@ async def open_voice(settings: Settings, stores: Stores, redis_url: str, exits: 
     exits.push_async_callback(broker.close)
     wakeup = asyncio.Event()
     consumer = f"{socket.gethostname()}-{os.getpid()}"
-    worker = ArchiveWorker(stores, consumer=consumer, wakeup=wakeup, retry_after=settings.archive_retry_after)
+    worker = ArchiveWorker(
+        stores, consumer=consumer, wakeup=wakeup, retry_after=settings.archive_retry_after,
+        retention=settings.call_retention.total_seconds(), max_attempts=settings.archive_max_attempts,
+    )
     await worker.start()
     exits.push_async_callback(worker.close)
     service = CallService(stores, carrier, from_number=settings.telnyx_phone_number,

@@ -5,7 +5,9 @@ stream itself), then the live ones, with no gap and no duplicate: registration a
 that stream hold the same lock, and each subscriber only takes entries past the last one it was given.
 Wake-ups come from a pattern subscription on the accounts' notify channels; a periodic sweep covers any
 notification lost while the reader reconnects. A subscriber that falls `max_queue` entries behind is closed
-with `Overflow` rather than buffered without limit.
+with `Overflow` rather than buffered without limit. A cursor older than the oldest entry the stream still holds
+(the stream is capped, and an archived call's stream expires) fails with `CursorExpired` rather than skipping
+the events that are gone.
 
 A stream's state lives while anyone holds it, counting subscribers still registering: taking it (or making it)
 and letting it go happen without an await in between, so a subscriber never registers into a state that has
@@ -26,6 +28,7 @@ from typing import Any
 
 import orjson
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from datasources.redis import keys
 
@@ -52,6 +55,10 @@ class Entry:
 
 class Overflow(Exception):
     """The subscriber fell too far behind; it may resubscribe with its last cursor and miss nothing."""
+
+
+class CursorExpired(Exception):
+    """Events after the cursor were trimmed or expired: the subscriber must re-read the state and start afresh."""
 
 
 @dataclass(eq=False)
@@ -108,6 +115,7 @@ class StreamBroker:
                     sub.last = parse_id(newest[0][0]) if newest else (0, 0)
                 else:
                     sub.last = parse_id(after)
+                    await self._check_retained(stream_key, sub.last, after)
                     # the replay: everything the stream still holds past the cursor
                     start = f"({after}"
                     while True:
@@ -158,6 +166,31 @@ class StreamBroker:
             keys_of_account.discard(stream_key)
             if not keys_of_account:
                 del self._by_account[account_id]
+
+    async def _check_retained(self, stream_key: str, cursor: StreamId, after: str) -> None:
+        """Raises CursorExpired when entries past `cursor` are gone from the stream (or the stream is)."""
+        if cursor == (0, 0):
+            return  # "from the beginning": whatever the stream still holds
+        try:
+            info: Any = await self.redis.xinfo_stream(stream_key)
+        except ResponseError as exc:
+            if "no such key" not in str(exc).lower():
+                raise
+            info = None
+        if info is None:
+            gone = True  # a stream that existed (a cursor came from it) and has expired
+        elif int(info["length"]) == int(info["entries-added"]):
+            gone = False  # nothing was ever trimmed: every entry past any cursor is still here
+        elif info["first-entry"]:
+            gone = cursor < parse_id(info["first-entry"][0])
+        else:
+            gone = cursor < parse_id(info["last-generated-id"])
+        if gone:
+            raise CursorExpired(
+                f"the events after cursor {after} are no longer kept (the stream is capped, and an ended call's "
+                "events expire once it is archived); re-read the current state with Query.call or "
+                "Query.activeCalls, then subscribe again without `after`"
+            )
 
     async def _range(self, stream_key: str, start: str) -> list[tuple[str, dict[str, Any]]]:
         # the client decodes responses, so ids and fields are str

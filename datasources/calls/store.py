@@ -74,7 +74,8 @@ async def transact(
                 if change is None:
                     return None
                 pipe.multi()
-                pipe.set(call_key, orjson.dumps(change.call))
+                # an archived call's keys expire (`CALL_RETENTION`); a late event must not make them permanent
+                pipe.set(call_key, orjson.dumps(change.call), keepttl=True)
                 if seen_key:
                     pipe.set(seen_key, call_id, ex=SEEN_TTL)
                 fields = _stream_fields(change.entry)

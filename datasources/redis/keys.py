@@ -1,6 +1,6 @@
 """Every Redis key Switchboard writes, in one place, each prefixed by the tenant where it holds tenant data.
 
-The live-call issue builds on these names: a call's state is a hash, each applied event is appended to the
+The live-call issue builds on these names: a call's state is a JSON value, each applied event is appended to the
 call's stream and the account's stream (capped), and a notification on the account's channel wakes readers.
 """
 
@@ -73,6 +73,11 @@ def family_revoked(family_id: str) -> str:
 
 def archive_outbox() -> str:
     return f"{PREFIX}:outbox:archive"
+
+
+def archive_dead_letter() -> str:
+    """Archive jobs that failed `ARCHIVE_MAX_ATTEMPTS` times, with their last error, until `outbox retry`."""
+    return f"{PREFIX}:outbox:archive:dead"
 
 
 def persisted_query(sha256: str) -> str:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from graphql import GraphQLError
 
-from datasources.calls.broker import Entry, Overflow, valid_cursor
+from datasources.calls.broker import CursorExpired, Entry, Overflow, valid_cursor
 from datasources.calls.codec import load_call
 from datasources.calls.model import Call
 from datasources.redis import keys
@@ -89,6 +89,8 @@ async def _follow(ctx: RequestContext, stream_key: str, after: str | None) -> As
             yield CallUpdate(entry.cursor, kind, occurred_at, call)
     except Overflow as exc:
         raise GraphQLError(str(exc), extensions={"code": "SUBSCRIBER_TOO_SLOW"}) from None
+    except CursorExpired as exc:
+        raise GraphQLError(str(exc), extensions={"code": "CURSOR_EXPIRED"}) from None
 
 
 def call_updates(ctx: RequestContext, call_id: str, after: str | None) -> AsyncIterator[CallUpdate]:

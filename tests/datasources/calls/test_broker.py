@@ -13,7 +13,7 @@ import pytest
 from redis.asyncio import Redis
 
 from datasources.calls import store
-from datasources.calls.broker import Entry, StreamBroker
+from datasources.calls.broker import CursorExpired, Entry, StreamBroker
 from datasources.calls.store import Change, Json
 from datasources.redis import keys, open_redis
 
@@ -231,3 +231,47 @@ async def test_a_malformed_entry_is_skipped_and_the_following_ones_still_arrive(
     await until(lambda: broker.subscriber_count == 1)
     await write(redis, account, "still-live")
     assert [e.event["type"] for e in await asyncio.wait_for(more, 3)] == ["still-live"]
+
+
+async def _entries(redis: Redis, key: str, n: int) -> list[str]:
+    return [str(await redis.xadd(key, {"event": f'{{"type": "e{i}"}}'})) for i in range(n)]
+
+
+async def test_a_cursor_older_than_the_retained_stream_is_refused(redis: Redis, broker: StreamBroker) -> None:
+    account = random.randint(1, 2**40)
+    key = keys.account_stream(account)
+    ids = await _entries(redis, key, 5)
+    await redis.xtrim(key, maxlen=2, approximate=False)  # as MAXLEN caps the account stream
+    for trimmed in ids[:3]:  # which entries were trimmed is not kept: any cursor before the oldest kept is refused
+        with pytest.raises(CursorExpired, match=rf"after cursor {trimmed} .*subscribe again without `after`"):
+            await take(broker.subscribe(account, key, after=trimmed), 1)
+    # the oldest retained entry, or any later one, misses nothing
+    assert [e.cursor for e in await asyncio.wait_for(take(broker.subscribe(account, key, after=ids[3]), 1), 3)] \
+        == ids[4:]
+    # "0" means whatever the stream still holds
+    assert [e.cursor for e in await asyncio.wait_for(take(broker.subscribe(account, key, after="0"), 2), 3)] \
+        == ids[3:]
+    assert broker.subscriber_count == 0
+
+
+async def test_a_cursor_into_a_stream_that_has_expired_is_refused(redis: Redis, broker: StreamBroker) -> None:
+    account = random.randint(1, 2**40)
+    key = keys.call_stream(account, "gone")
+    [only] = await _entries(redis, key, 1)
+    await redis.delete(key)  # as the TTL of an archived call's stream does
+    with pytest.raises(CursorExpired):
+        await take(broker.subscribe(account, key, after=only), 1)
+    # from the beginning, or from now on, is no error: the subscriber just waits
+    for after in ("0", None):
+        waiting = asyncio.create_task(take(broker.subscribe(account, key, after=after), 1))
+        await until(lambda: broker.subscriber_count == 1)
+        await stop(waiting)
+        await until(lambda: broker.subscriber_count == 0)
+
+
+async def test_an_old_cursor_into_an_untrimmed_stream_replays_it_all(redis: Redis, broker: StreamBroker) -> None:
+    account = random.randint(1, 2**40)
+    key = keys.account_stream(account)
+    ids = await _entries(redis, key, 2)
+    assert [e.cursor for e in await asyncio.wait_for(take(broker.subscribe(account, key, after="1-0"), 2), 3)] \
+        == ids
