@@ -231,5 +231,14 @@ def _register_outbox() -> None:
 _register_outbox()
 
 
+def _register_reconcile() -> None:
+    from ops.reconcile_cli import main as reconcile
+
+    app.command("reconcile")(reconcile)
+
+
+_register_reconcile()
+
+
 if __name__ == "__main__":
     app()

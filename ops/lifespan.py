@@ -12,7 +12,7 @@ from typing import Any, TypedDict
 from starlette.applications import Starlette
 
 from datasources.stores import Stores
-from ops import migrate
+from ops import migrate, reconcile
 from ops.demo_users import credentials_path, describe, read_credentials, write_credentials
 from ops.seed import is_seeded, seed_demo
 from ops.settings import Settings
@@ -52,6 +52,8 @@ def lifespan(settings: Settings) -> Lifespan:
                     log.warning("%s", describe(credentials, credentials_path(settings.data_dir)))
                 demo_users = [asdict(c) for c in credentials]
             voice = await open_voice(settings, stores, urls.redis, exits)
+            if settings.reconcile_interval is not None:
+                exits.push_async_callback(reconcile.schedule(stores, every=settings.reconcile_interval))
             yield {"stores": stores, "voice": voice, "demo_users": demo_users, "started": time.monotonic()}
 
     return run

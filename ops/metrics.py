@@ -1,17 +1,17 @@
-"""Prometheus metrics: store round trips (fed by datasources.instrument), HTTP requests, and the limits' refusals
-and bucket levels (fed by ops.limits)."""
+"""Prometheus metrics: store round trips (fed by datasources.instrument), HTTP requests, the limits' refusals
+and bucket levels (fed by ops.limits), and the last reconciliation check's drift (fed by ops.reconcile)."""
 
 from __future__ import annotations
 
 import time
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from datasources import instrument
-from ops import limits
+from ops import limits, reconcile
 
 
 class Metrics:
@@ -35,8 +35,13 @@ class Metrics:
             "switchboard_cost_budget_available_ratio", "Share of the caller's cost budget left after an operation",
             registry=self.registry, buckets=(0, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 1),
         )
+        self.drift = Gauge(
+            "switchboard_projection_drift", "Leads of Chroma or the graph out of step with MongoDB at the last check",
+            ["store", "kind"], registry=self.registry,
+        )
         instrument.add_observer(self.observe_store)
         limits.add_observer(self)
+        reconcile.add_observer(self.observe_drift)
 
     def observe_store(self, store: str, operation: str, seconds: float) -> None:
         self.store_seconds.labels(store, operation).observe(seconds)
@@ -47,9 +52,14 @@ class Metrics:
     def observe_bucket(self, available: float, capacity: float) -> None:
         self.bucket_level.observe(available / capacity if capacity else 0.0)
 
+    def observe_drift(self, counts: reconcile.Counts) -> None:
+        for (store, kind), count in counts.items():
+            self.drift.labels(store.value, kind.value).set(count)
+
     def close(self) -> None:
         instrument.remove_observer(self.observe_store)
         limits.remove_observer(self)
+        reconcile.remove_observer(self.observe_drift)
 
     async def endpoint(self, request: Request) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)

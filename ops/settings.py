@@ -101,6 +101,8 @@ class Settings(BaseSettings):
     archive_retry_after: float = Field(5.0, alias="ARCHIVE_RETRY_AFTER", gt=0)
     archive_max_attempts: int = Field(10, alias="ARCHIVE_MAX_ATTEMPTS", ge=1)
     call_retention: Duration = Field(timedelta(hours=24), alias="CALL_RETENTION")
+    # how often the server compares Chroma and the graph with MongoDB (the check only); unset: never
+    reconcile_interval: Duration | None = Field(None, alias="RECONCILE_INTERVAL")
 
     # GraphQL
     max_page_size: int = Field(100, alias="MAX_PAGE_SIZE", ge=1)

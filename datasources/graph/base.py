@@ -6,10 +6,10 @@ reach another account's nodes. Ids are strings; a Company is keyed by its name.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 
 class Rel(StrEnum):
@@ -25,6 +25,27 @@ class Neighbour:
     direction: Literal["out", "in"]
     label: str
     id: str
+
+
+@dataclass(frozen=True)
+class GraphLead:
+    """A Lead node as the graph holds it: its companies and owners (one or none each, unless drifted), sorted."""
+
+    lead_id: str
+    companies: tuple[str, ...] = ()
+    owners: tuple[str, ...] = ()
+
+
+def graph_leads(rows: Iterable[Sequence[Any]]) -> list[GraphLead]:
+    """Rows of (id, [company names], [owner ids]) as records; nulls dropped."""
+    return [
+        GraphLead(
+            lead_id=str(lead_id),
+            companies=tuple(sorted(str(c) for c in companies or () if c is not None)),
+            owners=tuple(sorted(str(o) for o in owners or () if o is not None)),
+        )
+        for lead_id, companies, owners in rows
+    ]
 
 
 @dataclass(frozen=True)
@@ -52,6 +73,14 @@ class GraphStore(Protocol):
     ) -> Awaitable[None]: ...
 
     def delete_lead(self, *, account_id: int, lead_id: str) -> Awaitable[None]: ...
+
+    def projected_leads(self, *, account_id: int, lead_ids: Sequence[str]) -> Awaitable[list[GraphLead]]:
+        """The Lead nodes of these ids that exist (in no particular order), with their company and owner."""
+        ...
+
+    def lead_ids_page(self, *, account_id: int, limit: int, after: str = "") -> Awaitable[list[str]]:
+        """Up to `limit` Lead ids of the account, ascending, each greater than `after`."""
+        ...
 
     def link_leads(self, *, account_id: int, from_id: str, to_id: str) -> Awaitable[bool]: ...
 

@@ -43,6 +43,24 @@ MATCH (l:Lead {account_id: $account_id, id: $lead_id})
 DETACH DELETE l
 """)
 
+# What reconciliation compares with MongoDB: a drifted node may hold several companies or owners.
+PROJECTED_LEADS = _q("""
+UNWIND $lead_ids AS lead_id
+MATCH (l:Lead {account_id: $account_id, id: lead_id})
+OPTIONAL MATCH (l)-[:WORKS_AT]->(c:Company)
+OPTIONAL MATCH (u:User)-[:OWNS]->(l)
+RETURN l.id AS id, collect(DISTINCT c.name) AS companies, collect(DISTINCT u.id) AS owners
+""")
+
+# A keyset page: ids compare as strings in both dialects, and MongoDB's ObjectId hex sorts the same way.
+LEAD_IDS_PAGE = _q("""
+MATCH (l:Lead)
+WHERE l.account_id = $account_id AND l.id > $after
+RETURN l.id AS id
+ORDER BY id
+LIMIT $limit
+""")
+
 # count(*) after an empty MATCH still yields one row (0), so "missing lead" needs no second query.
 LINK_LEADS = _q("""
 MATCH (a:Lead {account_id: $account_id, id: $from_id})

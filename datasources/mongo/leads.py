@@ -304,6 +304,16 @@ async def lead_ids_page(*, account_id: int, limit: int, skip: int = 0) -> list[s
 
 
 @round_trip("mongodb")
+async def lead_records_page(*, account_id: int, limit: int, after: str = "") -> list[LeadRecord]:
+    """Every lead of the account, archived ones included, ascending by id after `after` (a keyset page)."""
+    query: dict[str, Any] = {"account_id": account_id}
+    if after:
+        query["_id"] = {"$gt": ObjectId(after)}
+    cursor = Lead.get_pymongo_collection().find(query).sort("_id", ASCENDING).limit(limit)
+    return [lead_record(Lead.model_validate(raw)) async for raw in cursor]
+
+
+@round_trip("mongodb")
 async def record_contact(*, account_id: int, lead_id: str, at: datetime) -> None:
     oid = object_id(lead_id)
     if oid is not None:

@@ -72,6 +72,16 @@ async def create_user(
 
 
 @round_trip("postgresql")
+async def list_accounts(db: Database, *, slug: str | None = None) -> list[AccountRecord]:
+    """Every tenant (or the one with `slug`), oldest first: for operators' tools, never for a request."""
+    query = select(Account).order_by(Account.id)
+    if slug is not None:
+        query = query.where(Account.slug == slug)
+    async with db.sessions() as session:
+        return [account_record(row) for row in await session.scalars(query)]
+
+
+@round_trip("postgresql")
 async def account_by_slug(db: Database, *, slug: str) -> AccountRecord | None:
     async with db.sessions() as session:
         row = (await session.execute(select(Account).where(Account.slug == slug))).scalar_one_or_none()

@@ -177,6 +177,29 @@ class VectorStore:
         return len(stored["ids"])
 
     @round_trip("chroma")
+    async def lead_texts(self, *, account_id: int, lead_ids: Sequence[str]) -> list[LeadText]:
+        """What the index holds for these ids (those it has, in no particular order): text, status, source."""
+        if not lead_ids:
+            return []
+        collections = await self._collections()
+        stored = await collections.leads.get(
+            ids=list(dict.fromkeys(lead_ids)), where=_where(account_id=account_id), include=["documents", "metadatas"]
+        )
+        return [
+            LeadText(lead_id=i, text=text or "", status=(meta or {}).get("status"), source=(meta or {}).get("source"))
+            for i, text, meta in zip(stored["ids"], stored["documents"], stored["metadatas"], strict=True)
+        ]
+
+    @round_trip("chroma")
+    async def lead_ids_page(self, *, account_id: int, limit: int, offset: int = 0) -> list[str]:
+        # Chroma pages by offset only, in its insertion order: stable while the pages are read
+        collections = await self._collections()
+        stored = await collections.leads.get(
+            where=_where(account_id=account_id), include=[], limit=limit, offset=offset
+        )
+        return list(stored["ids"])
+
+    @round_trip("chroma")
     async def clear_account(self, *, account_id: int) -> None:
         collections = await self._collections()
         for collection in (collections.leads, collections.conversations):
