@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -14,10 +15,12 @@ from starlette.applications import Starlette
 from datasources.stores import Stores
 from ops import migrate, reconcile
 from ops.demo_users import credentials_path, describe, read_credentials, write_credentials
+from ops.projector import Projector
 from ops.seed import is_seeded, seed_demo
 from ops.settings import Settings
 from ops.stores import open_all
 from ops.voice import Voice, open_voice
+from resolvers.leads.projector import Projection
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +28,7 @@ log = logging.getLogger(__name__)
 class State(TypedDict):
     stores: Stores
     voice: Voice
+    projection: Projection
     # the demo users GraphiQL offers to sign in as (development only)
     demo_users: list[dict[str, Any]]
     started: float
@@ -51,9 +55,15 @@ def lifespan(settings: Settings) -> Lifespan:
                 if credentials:
                     log.warning("%s", describe(credentials, credentials_path(settings.data_dir)))
                 demo_users = [asdict(c) for c in credentials]
+            projection = Projection(wait=settings.projection_wait.total_seconds(),
+                                    max_attempts=settings.projection_max_attempts, wakeup=asyncio.Event())
+            projector = Projector(stores, projection, poll=settings.projection_poll)
+            projector.start()
+            exits.push_async_callback(projector.close)  # stopped before the stores close
             voice = await open_voice(settings, stores, urls.redis, exits)
             if settings.reconcile_interval is not None:
                 exits.push_async_callback(reconcile.schedule(stores, every=settings.reconcile_interval))
-            yield {"stores": stores, "voice": voice, "demo_users": demo_users, "started": time.monotonic()}
+            yield {"stores": stores, "voice": voice, "projection": projection, "demo_users": demo_users,
+                   "started": time.monotonic()}
 
     return run

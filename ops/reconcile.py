@@ -15,6 +15,9 @@ from contextlib import suppress
 from datetime import timedelta
 
 from datasources.mongo import leads as mongo_leads
+from datasources.mongo import projection
+from datasources.mongo.documents import utcnow
+from datasources.mongo.records import LeadRecord
 from datasources.postgres import Database
 from datasources.postgres import accounts as postgres_accounts
 from datasources.postgres.records import AccountRecord
@@ -80,13 +83,18 @@ def to_repair(drift: Drift) -> int:
 async def repair_account(
     stores: Stores, account_id: int, drift: Drift, *, advance: Callable[[int], None], page: int = 100
 ) -> None:
-    """Upserts the missing and stale leads from their MongoDB record and deletes the orphans; idempotent."""
+    """Upserts the missing and stale leads from their MongoDB record and deletes the orphans; idempotent.
+
+    A repaired lead is projected, so it leaves the projector's queue and dead letter too (unless written since).
+    """
+    repaired: dict[str, LeadRecord] = {}
     for store in Store:
         found = drift.of(store)
         fix = [*found.missing, *found.stale]
         for start in range(0, len(fix), page):
             chunk = fix[start : start + page]
             records = [r for r in await mongo_leads.leads_by_ids(account_id=account_id, ids=chunk) if r is not None]
+            repaired.update((r.id, r) for r in records)
             if store is Store.chroma:
                 await stores.vectors.upsert_leads(account_id=account_id, items=[lead_text(r) for r in records])
             else:
@@ -101,6 +109,9 @@ async def repair_account(
             else:
                 await stores.graph.delete_lead(account_id=account_id, lead_id=lead_id)
             advance(1)
+    done = list(repaired.values())
+    for start in range(0, len(done), page):
+        await projection.mark_all_projected(records=done[start : start + page], at=utcnow())
 
 
 async def check_all(stores: Stores) -> Drift:

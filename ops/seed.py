@@ -10,6 +10,8 @@ import logging
 from collections.abc import Callable, Sequence
 
 from datasources.mongo import leads as lead_store
+from datasources.mongo import projection
+from datasources.mongo.documents import utcnow
 from datasources.mongo.records import LeadRecord
 from datasources.postgres import accounts, identity, routes, vehicles
 from datasources.postgres.routes import NewStop
@@ -78,6 +80,8 @@ async def seed_account(
             account_id=a,
             leads=[(r.id, r.company.name, str(r.owner_id) if r.owner_id else None) for r in batch],
         )
+    for batch in _chunks(created, MONGO_BATCH):
+        await projection.mark_all_projected(records=batch, at=utcnow())
     for source, target in demo.referrals:
         await stores.graph.link_leads(account_id=a, from_id=created[source].id, to_id=created[target].id)
     progress(f"{demo.slug}: graph holds leads, companies, owners and {len(demo.referrals)} referrals")

@@ -101,6 +101,11 @@ class Settings(BaseSettings):
     archive_retry_after: float = Field(5.0, alias="ARCHIVE_RETRY_AFTER", gt=0)
     archive_max_attempts: int = Field(10, alias="ARCHIVE_MAX_ATTEMPTS", ge=1)
     call_retention: Duration = Field(timedelta(hours=24), alias="CALL_RETENTION")
+    # Chroma and the graph are projections of MongoDB: how long a lead write waits for them inline, how often
+    # the projector looks for pending leads, and the failed attempts before a lead is dead-lettered
+    projection_wait: Duration = Field(timedelta(seconds=2), alias="PROJECTION_WAIT")
+    projection_poll: Duration = Field(timedelta(seconds=1), alias="PROJECTION_POLL")
+    projection_max_attempts: int = Field(10, alias="PROJECTION_MAX_ATTEMPTS", ge=1)
     # how often the server compares Chroma and the graph with MongoDB (the check only); unset: never
     reconcile_interval: Duration | None = Field(None, alias="RECONCILE_INTERVAL")
 

@@ -9,6 +9,7 @@ from datasources.instrument import StoreStats
 from datasources.stores import Stores
 from resolvers.calls.port import CallControl
 from resolvers.identity.config import AuthConfig
+from resolvers.leads.projector import Projection
 from resolvers.loaders import Loaders
 from resolvers.permissions import Unauthenticated
 from resolvers.principal import Principal
@@ -28,6 +29,8 @@ class RequestContext:
     auth: AuthConfig = field(default_factory=AuthConfig)
     calls: CallControl | None = None
     events: StreamBroker | None = None
+    # how a lead write waits for, and hands over to, the projector
+    projection: Projection = field(default_factory=Projection)
     stats: StoreStats | None = None
     # why the credentials presented were refused (None: valid, or none given)
     auth_error: str | None = None
@@ -69,5 +72,7 @@ def build_context(
     auth: AuthConfig | None = None,
     calls: CallControl | None = None,
     events: StreamBroker | None = None,
+    projection: Projection | None = None,
 ) -> RequestContext:
-    return RequestContext(stores, principal, max_page_size, auth or AuthConfig(), calls, events)
+    return RequestContext(stores, principal, max_page_size, auth or AuthConfig(), calls, events,
+                          projection or Projection())

@@ -44,6 +44,18 @@ class ConsentDoc(BaseModel):
     recorded_at: datetime | None = None
 
 
+class ProjectionDoc(BaseModel):
+    """Where the lead's copies in Chroma and the graph stand against its `version` (the projector's state)."""
+
+    pending: bool = False
+    failed: bool = False
+    attempts: int = 0
+    last_error: str | None = None
+    next_attempt_at: datetime | None = None
+    lease_until: datetime | None = None
+    lease_owner: str | None = None
+
+
 class Lead(Document):
     account_id: int
     first_name: str
@@ -68,6 +80,11 @@ class Lead(Document):
     archived_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    # bumped by every write, in the same update that marks the projection pending
+    version: int = 0
+    projection: ProjectionDoc = Field(default_factory=ProjectionDoc)
+    indexed_at: datetime | None = None
+    graph_synced_at: datetime | None = None
 
     class Settings:
         name = "leads"
@@ -80,6 +97,7 @@ class Lead(Document):
                 [("first_name", "text"), ("last_name", "text"), ("company.name", "text"), ("tags", "text")],
                 name="lead_text",
             ),
+            pymongo.IndexModel([("projection.pending", 1)], name="projection_pending"),
         ]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -118,7 +118,22 @@ def lead_record(doc: Lead) -> LeadRecord:
         archived_at=doc.archived_at,
         created_at=doc.created_at,
         updated_at=doc.updated_at,
+        version=doc.version,
+        sync_pending=doc.projection.pending,
+        sync_failed=doc.projection.failed,
+        indexed_at=doc.indexed_at,
+        graph_synced_at=doc.graph_synced_at,
     )
+
+
+# Every write of a lead marks it for the projector in the same update: a fresh version, a fresh set of attempts.
+PENDING: dict[str, Any] = {
+    "projection.pending": True,
+    "projection.failed": False,
+    "projection.attempts": 0,
+    "projection.last_error": None,
+    "projection.next_attempt_at": None,
+}
 
 
 def _query(account_id: int, where: LeadFilter) -> dict[str, Any]:
@@ -207,6 +222,8 @@ def _new_document(account_id: int, data: NewLead, now: datetime) -> Lead:
             "notes": [NoteDoc(id=uuid4().hex, body=body, created_at=now) for body in data.notes],
             "created_at": now,
             "updated_at": now,
+            "version": 1,
+            "projection": {"pending": True},
         }
     )
 
@@ -238,39 +255,20 @@ async def create_leads(*, account_id: int, data: Sequence[NewLead]) -> list[Lead
 
 
 @round_trip("mongodb")
-async def update_lead(
-    *, account_id: int, lead_id: str, changes: dict[str, Any]
-) -> tuple[LeadRecord, LeadRecord] | None:
-    """Applies `$set` changes; returns (before, after) so a caller can undo it if another store refuses."""
+async def update_lead(*, account_id: int, lead_id: str, changes: dict[str, Any]) -> LeadRecord | None:
+    """Applies `$set` changes, bumps the version and marks the projection pending, in one update."""
     oid = object_id(lead_id)
     if oid is None:
         return None
-    collection = Lead.get_pymongo_collection()
     try:
-        before = await collection.find_one_and_update(
+        after = await Lead.get_pymongo_collection().find_one_and_update(
             {"_id": oid, "account_id": account_id},
-            {"$set": {**changes, "updated_at": utcnow()}},
-            return_document=ReturnDocument.BEFORE,
+            {"$set": {**changes, "updated_at": utcnow(), **PENDING}, "$inc": {"version": 1}},
+            return_document=ReturnDocument.AFTER,
         )
     except DuplicateKeyError as exc:
         raise _conflict(changes.get("phone")) from exc
-    if before is None:
-        return None
-    after = await collection.find_one({"_id": oid})
-    return lead_record(Lead.model_validate(before)), lead_record(Lead.model_validate(after))
-
-
-@round_trip("mongodb")
-async def replace_lead(*, account_id: int, record: LeadRecord) -> None:
-    """Puts a lead back exactly as `record` holds it: the undo of `update_lead`."""
-    if record.account_id != account_id:
-        raise ValueError(f"lead {record.id} belongs to account {record.account_id}, not {account_id}")
-    body = asdict(record)
-    oid = object_id(body.pop("id"))
-    doc = Lead.model_validate({**body, "_id": oid, "tags": list(record.tags), "notes": list(body["notes"])})
-    await Lead.get_pymongo_collection().replace_one(
-        {"_id": oid, "account_id": account_id}, doc.model_dump(by_alias=True, exclude={"id"})
-    )
+    return lead_record(Lead.model_validate(after)) if after else None
 
 
 @round_trip("mongodb")
@@ -282,7 +280,7 @@ async def add_note(*, account_id: int, lead_id: str, body: str, author_id: int |
     note = NoteDoc(id=uuid4().hex, body=body, author_id=author_id, created_at=now)
     doc = await Lead.get_pymongo_collection().find_one_and_update(
         {"_id": oid, "account_id": account_id},
-        {"$push": {"notes": note.model_dump()}, "$set": {"updated_at": now}},
+        {"$push": {"notes": note.model_dump()}, "$set": {"updated_at": now, **PENDING}, "$inc": {"version": 1}},
         return_document=ReturnDocument.AFTER,
     )
     return lead_record(Lead.model_validate(doc)) if doc else None
@@ -315,6 +313,7 @@ async def lead_records_page(*, account_id: int, limit: int, after: str = "") -> 
 
 @round_trip("mongodb")
 async def record_contact(*, account_id: int, lead_id: str, at: datetime) -> None:
+    # touches nothing Chroma or the graph hold (text, status, source, company, owner): no new version
     oid = object_id(lead_id)
     if oid is not None:
         await Lead.get_pymongo_collection().update_one(

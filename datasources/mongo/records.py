@@ -64,6 +64,12 @@ class LeadRecord:
     archived_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    version: int = 0
+    # Chroma or the graph may not hold `version` yet (pending), or gave up on it (failed: dead-lettered)
+    sync_pending: bool = False
+    sync_failed: bool = False
+    indexed_at: datetime | None = None
+    graph_synced_at: datetime | None = None
 
     @property
     def full_name(self) -> str:

@@ -5,7 +5,7 @@ from datasources.mongo.records import LeadRecord
 from resolvers.context import RequestContext
 from resolvers.ids import decode_as
 from resolvers.leads import validate
-from resolvers.leads.change_lead import settle
+from resolvers.leads.change_lead import accepted
 from resolvers.permissions import Action, requires
 from resolvers.results import Failure
 
@@ -23,4 +23,4 @@ async def add_note(ctx: RequestContext, lead_id: str, body: str) -> LeadRecord |
     record = await store.add_note(account_id=ctx.account_id, lead_id=key, body=body, author_id=ctx.caller.user_id)
     if record is None:
         return Failure.not_found("leadId", "lead")
-    return await settle(ctx, previous, record)
+    return await accepted(ctx, record)

@@ -1,4 +1,4 @@
-"""The one path every lead update takes: MongoDB, then Chroma and the graph, undone together on failure."""
+"""The one path every lead update takes: MongoDB (the record), then the projections, waited for a short time."""
 
 from __future__ import annotations
 
@@ -9,18 +9,15 @@ from datasources.mongo.errors import Conflict
 from datasources.mongo.records import LeadRecord
 from resolvers.context import RequestContext
 from resolvers.ids import decode_as
-from resolvers.leads.propagate import propagate
+from resolvers.leads.propagate import settle
 from resolvers.results import Failure
 
 
-async def settle(ctx: RequestContext, before: LeadRecord, after: LeadRecord) -> LeadRecord | Failure:
-    """MongoDB already holds `after`: carry it to the other stores, or put `before` back everywhere."""
-    failure = await propagate(ctx.stores, ctx.account_id, after, previous=before)
-    if failure is not None:
-        await store.replace_lead(account_id=ctx.account_id, record=before)
-        return failure
-    ctx.loaders.lead.clear(after.id).prime(after.id, after)
-    return after
+async def accepted(ctx: RequestContext, record: LeadRecord) -> LeadRecord:
+    """MongoDB holds `record`, so the write stands; Chroma and the graph follow (now, or soon: syncState)."""
+    current = await settle(ctx.stores, record, ctx.projection)
+    ctx.loaders.lead.clear(current.id).prime(current.id, current)
+    return current
 
 
 async def change_lead(
@@ -30,9 +27,9 @@ async def change_lead(
     if await ctx.loaders.lead.load(key) is None:  # not the caller's to see, so not theirs to change
         return Failure.not_found(field, "lead")
     try:
-        result = await store.update_lead(account_id=ctx.account_id, lead_id=key, changes=changes)
+        record = await store.update_lead(account_id=ctx.account_id, lead_id=key, changes=changes)
     except Conflict as exc:
         return Failure.conflict(f"input.{exc.field}", str(exc))
-    if result is None:
+    if record is None:
         return Failure.not_found(field, "lead")
-    return await settle(ctx, *result)
+    return await accepted(ctx, record)

@@ -7,8 +7,8 @@ from datasources.mongo.errors import Conflict
 from datasources.mongo.leads import NewLead
 from datasources.mongo.records import LeadRecord
 from resolvers.context import RequestContext
+from resolvers.leads.change_lead import accepted
 from resolvers.leads.fields import checked
-from resolvers.leads.propagate import propagate
 from resolvers.permissions import Action, requires
 from resolvers.principal import Role
 from resolvers.results import Failure
@@ -35,9 +35,4 @@ async def create_lead(ctx: RequestContext, values: dict[str, Any]) -> LeadRecord
         return Failure.conflict(f"input.{exc.field}", str(exc))
     except Exception as exc:
         return Failure.unavailable("mongodb", exc)
-    failure = await propagate(ctx.stores, ctx.account_id, record, previous=None)
-    if failure is not None:
-        await store.delete_lead(account_id=ctx.account_id, lead_id=record.id)
-        return failure
-    ctx.loaders.lead.prime(record.id, record)
-    return record
+    return await accepted(ctx, record)

@@ -3,6 +3,7 @@ from enum import Enum
 import strawberry
 
 from datasources.mongo.leads import LeadOrder
+from resolvers.leads.projector import SyncState
 
 
 @strawberry.enum
@@ -41,3 +42,10 @@ class LeadOrderBy(Enum):
     CREATED_AT_ASC = LeadOrder.CREATED_AT_ASC
     SCORE_DESC = LeadOrder.SCORE_DESC
     NAME_ASC = LeadOrder.NAME_ASC
+
+
+# the one definition is the projector's; this makes it the GraphQL enum
+strawberry.enum(
+    SyncState,
+    description="Whether Chroma and the graph hold this version of the lead: MongoDB is the record, they follow.",
+)

@@ -9,9 +9,10 @@ from datasources.mongo.records import LeadRecord
 from resolvers.calls.lead_calls import lead_calls
 from resolvers.errors import InputError
 from resolvers.ids import encode
+from resolvers.leads.projector import sync_state
 from resolvers.permissions import Action
 from schema.context import Info
-from schema.leads.enums import LeadPriority, LeadSource, LeadStatus
+from schema.leads.enums import LeadPriority, LeadSource, LeadStatus, SyncState
 from schema.node import Node
 from schema.pagination import Connection
 from schema.permissions import can
@@ -89,6 +90,14 @@ class Lead(Node):
     archived_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    sync_state: SyncState = strawberry.field(
+        description="SYNCED once search (Chroma) and the graph hold this version; PENDING while they catch up; "
+        "FAILED when the projector gave up (`switchboard reconcile --repair` mends it)."
+    )
+    indexed_at: datetime | None = strawberry.field(description="When Chroma last took this lead's current version.")
+    graph_synced_at: datetime | None = strawberry.field(
+        description="When the graph last took this lead's current version."
+    )
     record: strawberry.Private[LeadRecord]
 
     @classmethod
@@ -122,6 +131,9 @@ class Lead(Node):
             archived_at=r.archived_at,
             created_at=r.created_at,
             updated_at=r.updated_at,
+            sync_state=sync_state(pending=r.sync_pending, failed=r.sync_failed),
+            indexed_at=r.indexed_at,
+            graph_synced_at=r.graph_synced_at,
             record=r,
         )
 

@@ -1,4 +1,4 @@
-"""A change that one store refuses is undone in the others: no store keeps half of it."""
+"""MongoDB is the record: a lead write stands once MongoDB has it, and Chroma and the graph converge to it."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,12 @@ from tests.client import sign_in
 from tests.servers import ROOT, AppServer, postgres_database, start_app
 
 CREATE = """mutation($input: CreateLeadInput!) { createLead(input: $input) { __typename
-  ... on LeadPayload { lead { id } } ... on StoreUnavailableError { store message } } }"""
+  ... on LeadPayload { lead { id syncState indexedAt graphSyncedAt } }
+  ... on StoreUnavailableError { store message } } }"""
 UPDATE = """mutation($id: ID!, $input: UpdateLeadInput!) { updateLead(id: $id, input: $input) { __typename
-  ... on LeadPayload { lead { id company { name } } } ... on StoreUnavailableError { store message } } }"""
+  ... on LeadPayload { lead { id company { name } syncState indexedAt graphSyncedAt } }
+  ... on StoreUnavailableError { store message } } }"""
+READ = "query($id: ID!) { lead(id: $id) { id company { name } syncState indexedAt graphSyncedAt } }"
 DATABASE = "switchboard_atomic"
 
 
@@ -34,6 +38,7 @@ class Stack:
         self.tmp = tmp
         self.graph: ChildServer = start_redis(tmp / "graph", persist=False)
         self.chroma: ChildServer = start_chroma(tmp / "chroma")
+        self.graph_port = int(self.graph.url.rsplit(":", 1)[1].split("/")[0])
         self.chroma_port = int(self.chroma.url.rsplit(":", 1)[1].rstrip("/"))
         # the graph server's Redis too: this app's archive outbox must not be shared with the suite's app
         self.env = {**env, "NEO4J_URI": self.graph.extra["graph_url"], "REDIS_URL": self.graph.url,
@@ -41,6 +46,9 @@ class Stack:
                     "MONGODB_DATABASE": DATABASE, "SEED_DEMO": "0"}
         self.app: AppServer | None = None
         self.token = ""
+
+    def restart_graph(self) -> None:
+        self.graph = start_redis(self.tmp / "graph", persist=False, port=self.graph_port)
 
     def restart_chroma(self) -> None:
         self.chroma = start_chroma(self.tmp / "chroma", port=self.chroma_port)
@@ -108,39 +116,98 @@ def graph_ids(stack: Stack) -> set[str]:
     return {row[0].decode() for row in result[1]}
 
 
-def test_graph_down_undoes_mongodb_and_chroma(stack: Stack, mongo_url: str) -> None:
+def lead_state(stack: Stack, lead_id: str) -> dict:
+    return gql(stack, READ, id=lead_id)["lead"]
+
+
+def wait_synced(stack: Stack, lead_id: str, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while (lead := lead_state(stack, lead_id))["syncState"] != "SYNCED" and time.monotonic() < deadline:
+        time.sleep(0.3)
+    return lead
+
+
+def graph_company(stack: Stack, lead_id: str) -> str | None:
+    import redis
+
+    query = "MATCH (l:Lead {id: $id})-[]->(c:Company) RETURN c.name"
+    with redis.Redis.from_url(stack.graph.url) as client:
+        result = client.execute_command("GRAPH.QUERY", "switchboard_test", f"CYPHER id='{lead_id}' {query}")
+    names = [row[0].decode() for row in result[1]]
+    return names[0] if names else None
+
+
+def chroma_document(stack: Stack, lead_id: str) -> str | None:
+    import chromadb
+    from chromadb.config import Settings
+
+    settings = Settings(anonymized_telemetry=False, chroma_http_max_keepalive_connections=0)
+    client = chromadb.HttpClient(host="127.0.0.1", port=stack.chroma_port, settings=settings)
+    docs = client.get_or_create_collection("leads").get(ids=[lead_id])["documents"] or []
+    return docs[0] if docs else None
+
+
+def test_graph_down_accepts_writes_that_converge_once_it_is_back(stack: Stack, mongo_url: str) -> None:
     ok = gql(stack, CREATE, input={"firstName": "Kept", "phone": "+14155550301", "company": {"name": "Before"}})
     assert ok["createLead"]["__typename"] == "LeadPayload"
-    lead_id_raw = mongo_leads(mongo_url, "+14155550301")[0]["_id"]
-    chroma_before = chroma_ids(stack)
-    assert str(lead_id_raw) in chroma_before and str(lead_id_raw) in graph_ids(stack)
+    assert ok["createLead"]["lead"]["syncState"] == "SYNCED"
+    kept = ok["createLead"]["lead"]["id"]
+    kept_raw = str(mongo_leads(mongo_url, "+14155550301")[0]["_id"])
+    assert kept_raw in chroma_ids(stack) and kept_raw in graph_ids(stack)
 
     stack.graph.stop()
-    failed = gql(stack, CREATE, input={"firstName": "Lost", "phone": "+14155550302"})
-    assert failed["createLead"]["__typename"] == "StoreUnavailableError"
-    assert failed["createLead"]["store"] == "neo4j"
-    assert mongo_leads(mongo_url, "+14155550302") == []
-    assert chroma_ids(stack) == chroma_before
-
-    changed = gql(stack, UPDATE, id=ok["createLead"]["lead"]["id"], input={"company": {"name": "After"}})
-    assert changed["updateLead"]["__typename"] == "StoreUnavailableError"
+    made = gql(stack, CREATE, input={"firstName": "Accepted", "phone": "+14155550302"})["createLead"]
+    assert made["__typename"] == "LeadPayload", made
+    assert made["lead"]["syncState"] == "PENDING" and made["lead"]["graphSyncedAt"] is None
+    [doc] = mongo_leads(mongo_url, "+14155550302")
+    assert doc["projection"]["pending"] is True
+    changed = gql(stack, UPDATE, id=kept, input={"company": {"name": "After"}})["updateLead"]
+    assert changed["__typename"] == "LeadPayload", changed
+    assert changed["lead"]["company"]["name"] == "After" and changed["lead"]["syncState"] == "PENDING"
     [doc] = mongo_leads(mongo_url, "+14155550301")
-    assert doc["company"]["name"] == "Before"
+    assert doc["company"]["name"] == "After"
+
+    stack.restart_graph()
+    assert wait_synced(stack, made["lead"]["id"])["syncState"] == "SYNCED"
+    lead = wait_synced(stack, kept)
+    assert lead["syncState"] == "SYNCED" and lead["graphSyncedAt"] is not None
+    assert str(doc["_id"]) in chroma_ids(stack)
+    assert {kept_raw, str(mongo_leads(mongo_url, "+14155550302")[0]["_id"])} <= graph_ids(stack)
+    assert graph_company(stack, kept_raw) == "After"
+    assert "After" in (chroma_document(stack, kept_raw) or "")
 
 
-def test_chroma_down_undoes_mongodb_and_writes_no_graph(stack: Stack, mongo_url: str) -> None:
-    graph_before = graph_ids(stack)
+def test_chroma_down_accepts_creates_that_converge_once_it_is_back(stack: Stack, mongo_url: str) -> None:
     stack.chroma.stop()
-    failed = gql(stack, CREATE, input={"firstName": "Nowhere", "phone": "+14155550303"})
-    assert failed["createLead"]["__typename"] == "StoreUnavailableError"
-    assert failed["createLead"]["store"] == "chroma"
-    assert mongo_leads(mongo_url, "+14155550303") == []
-    assert graph_ids(stack) == graph_before
+    made = gql(stack, CREATE, input={"firstName": "Nowhere", "phone": "+14155550303",
+                                     "company": {"name": "Patience"}})["createLead"]
+    assert made["__typename"] == "LeadPayload", made
+    assert made["lead"]["syncState"] == "PENDING" and made["lead"]["indexedAt"] is None
+    [doc] = mongo_leads(mongo_url, "+14155550303")
+    raw = str(doc["_id"])
 
     stack.restart_chroma()
-    recovered = gql(stack, CREATE, input={"firstName": "Back", "phone": "+14155550303"})
-    assert recovered["createLead"]["__typename"] == "LeadPayload"
-    assert len(mongo_leads(mongo_url, "+14155550303")) == 1
+    lead = wait_synced(stack, made["lead"]["id"])
+    assert lead["syncState"] == "SYNCED" and lead["indexedAt"] is not None
+    assert raw in chroma_ids(stack) and "Patience" in (chroma_document(stack, raw) or "")
+    assert raw in graph_ids(stack)
+
+
+def test_updates_in_quick_succession_end_projected_at_the_newest(stack: Stack, mongo_url: str) -> None:
+    made = gql(stack, CREATE, input={"firstName": "Racy", "phone": "+14155550304", "company": {"name": "v0"}})
+    lead_id = made["createLead"]["lead"]["id"]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(
+            lambda n: gql(stack, UPDATE, id=lead_id, input={"company": {"name": f"v{n}"}}), range(1, 9)
+        ))
+    assert all(r["updateLead"]["__typename"] == "LeadPayload" for r in results)
+    lead = wait_synced(stack, lead_id)
+    [doc] = mongo_leads(mongo_url, "+14155550304")
+    assert lead["syncState"] == "SYNCED" and doc["version"] == 9
+    newest = doc["company"]["name"]
+    raw = str(doc["_id"])
+    assert graph_company(stack, raw) == newest
+    assert newest in (chroma_document(stack, raw) or "")
 
 
 def conversations(stack: Stack) -> set[str]:

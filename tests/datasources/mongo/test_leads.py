@@ -68,10 +68,11 @@ async def test_filters_text_and_archive(mongo: Mongo) -> None:
     tagged = await leads.list_leads(account_id=a, where=LeadFilter(tags=["ev", "smb"]), order=by_name, limit=9)
     assert [r.last_name for r in tagged] == ["Other"]
     assert await leads.count_leads(account_id=a, where=LeadFilter(statuses=["qualified"])) == 1
-    before, after = await leads.update_lead(account_id=a, lead_id=x.id, changes={"archived_at": x.created_at}) or (x, x)
-    assert before.archived_at is None and after.archived_at is not None
+    after = await leads.update_lead(account_id=a, lead_id=x.id, changes={"archived_at": x.created_at})
+    assert after is not None and after.archived_at is not None
+    assert (x.version, x.sync_pending) == (1, True) and (after.version, after.sync_pending) == (2, True)
     assert await leads.count_leads(account_id=a, where=LeadFilter()) == 1
-    await leads.replace_lead(account_id=before.account_id, record=before)
+    await leads.update_lead(account_id=a, lead_id=x.id, changes={"archived_at": None})
     assert await leads.count_leads(account_id=a, where=LeadFilter()) == 2
 
 
