@@ -58,6 +58,18 @@ class StoreStatsExtension(SchemaExtension):
         return {"stores": stats.as_dict()} if stats is not None else {}
 
 
+class ProjectionMarker(SchemaExtension):
+    """`extensions.projections.lagging`: the leads whose graph or Chroma fields in this response come from a
+    projection still behind MongoDB (syncState PENDING or FAILED), and which fields."""
+
+    def get_results(self) -> dict[str, Any]:
+        context = self.execution_context.context
+        lagging = getattr(context, "lagging", None)
+        if not lagging:
+            return {}
+        return {"projections": {"lagging": [{"lead": k, "fields": v} for k, v in lagging.items()]}}
+
+
 def _expected(error: Any) -> bool:
     """Errors raised on purpose (bad input, validation, permissions) stay visible when production masks the rest."""
     return error.original_error is None or isinstance(error.original_error, GraphQLError)
@@ -72,6 +84,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         QueryDepthLimiter(max_depth=MAX_DEPTH),
         MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        ProjectionMarker,
     ]
     if settings.document_cache_size:
         size = settings.document_cache_size

@@ -39,6 +39,8 @@ class RequestContext:
     connection_params: dict[str, Any] | None = None
     # on a socket: gives back its place among the principal's open sockets when it closes
     release: Callable[[], None] = lambda: None
+    # lead id -> fields of it this operation answered from Chroma or the graph while they lag behind MongoDB
+    lagging: dict[str, list[str]] = field(default_factory=dict)
     _loaders: Loaders | None = None
 
     @property
@@ -57,11 +59,16 @@ class RequestContext:
             self._loaders = Loaders(self.stores, self.caller)
         return self._loaders
 
+    def note_lagging(self, lead_id: str, field_name: str) -> None:
+        fields = self.lagging.setdefault(lead_id, [])
+        if field_name not in fields:
+            fields.append(field_name)
+
     def fresh_loaders(self) -> None:
         self._loaders = None
 
     def for_operation(self) -> RequestContext:
-        return replace(self, stats=None, _loaders=None)
+        return replace(self, stats=None, _loaders=None, lagging={})
 
 
 def build_context(

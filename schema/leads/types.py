@@ -137,6 +137,11 @@ class Lead(Node):
             record=r,
         )
 
+    def _from_projection(self, info: Info, field_name: str) -> None:
+        """Marks the answer in `extensions.projections` when the store it comes from lags behind this lead."""
+        if self.record.sync_pending or self.record.sync_failed:
+            info.context.note_lagging(self.id, field_name)
+
     @strawberry.field(description="The user who owns the lead (PostgreSQL).")
     async def owner(self, info: Info) -> Annotated[User, strawberry.lazy("schema.accounts.types")] | None:
         from schema.accounts.types import User
@@ -155,6 +160,7 @@ class Lead(Node):
 
     @strawberry.field(description="The lead who referred this one (graph).")
     async def referred_by(self, info: Info) -> Lead | None:
+        self._from_projection(info, "referredBy")
         referrer = await info.context.loaders.referrer.load(self.record.id)
         if referrer is None:
             return None
@@ -165,11 +171,13 @@ class Lead(Node):
     async def referrals(self, info: Info, depth: int = 1) -> list[Lead]:
         if not 1 <= depth <= MAX_REFERRAL_DEPTH:
             raise InputError("depth", f"must be between 1 and {MAX_REFERRAL_DEPTH}, got {depth}")
+        self._from_projection(info, "referrals")
         ids = await info.context.loaders.referrals.load((self.record.id, depth))
         return [Lead.from_record(r) for r in await info.context.loaders.leads(ids)]
 
     @strawberry.field(description="Other leads who work at the same company (graph).")
     async def colleagues(self, info: Info) -> list[Lead]:
+        self._from_projection(info, "colleagues")
         ids = await info.context.loaders.colleagues.load(self.record.id)
         return [Lead.from_record(r) for r in await info.context.loaders.leads(ids)]
 
@@ -177,6 +185,7 @@ class Lead(Node):
     async def similar(self, info: Info, first: int = 5) -> list[LeadMatch]:
         if not 1 <= first <= MAX_SIMILAR:
             raise InputError("first", f"must be between 1 and {MAX_SIMILAR}, got {first}")
+        self._from_projection(info, "similar")
         matches = await info.context.loaders.similar.load((self.record.id, first))
         found = await info.context.loaders.lead.load_many([m.id for m in matches])
         return [

@@ -166,6 +166,11 @@ def test_graph_down_accepts_writes_that_converge_once_it_is_back(stack: Stack, m
     assert changed["lead"]["company"]["name"] == "After" and changed["lead"]["syncState"] == "PENDING"
     [doc] = mongo_leads(mongo_url, "+14155550301")
     assert doc["company"]["name"] == "After"
+    assert stack.app is not None
+    answer = httpx.post(stack.app.graphql, headers={"authorization": f"Bearer {stack.token}"}, timeout=60, json={
+        "query": "query($id: ID!) { lead(id: $id) { id colleagues { id } } }", "variables": {"id": kept}}).json()
+    assert answer["errors"]  # the graph itself is down: its field fails
+    assert answer["extensions"]["projections"]["lagging"] == [{"lead": kept, "fields": ["colleagues"]}]
 
     stack.restart_graph()
     assert wait_synced(stack, made["lead"]["id"])["syncState"] == "SYNCED"
