@@ -177,6 +177,10 @@ def test_the_same_check_and_repair_through_the_neo4j_driver(bolt_env: dict[str, 
             await reconcile_ops.repair_account(stores, account.id, drift, advance=done.append)
             assert sum(done) == 6
             assert not await reconcile_ops.check_account(stores, account.id, page=2)
+            # the repaired leads leave the projector's queue (the others were never projected by it here)
+            repaired = {i for key, ids in made.items() if key[1] is not Kind.orphaned for i in ids}
+            after = await mongo_leads.leads_by_ids(account_id=account.id, ids=sorted(repaired))
+            assert [r.sync_pending for r in after if r is not None] == [False] * len(repaired)
 
     asyncio.run(run())
 
