@@ -120,13 +120,19 @@ async def _socket_document(handler: Any, message: Any) -> Refusal | None:
     return await resolve_payload(documents, handler.context.stores.redis, message.get("payload"))
 
 
-class TransportWSHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
+class _ReleasesItsPlace:
+    """Gives the socket's place among its principal's open sockets back when the connection ends."""
+
+    context: RequestContext
+
     async def handle(self) -> None:
         try:
-            await super().handle()
+            await super().handle()  # type: ignore[misc]
         finally:
             self.context.release()
 
+
+class TransportWSHandler(_ReleasesItsPlace, BaseGraphQLTransportWSHandler[RequestContext, None]):
     async def handle_connection_init(self, message: Any) -> None:
         try:
             await super().handle_connection_init(message)
@@ -141,13 +147,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
             await self.send_message({"id": message["id"], "type": "error", "payload": [refusal.error().formatted]})
 
 
-class LegacyWSHandler(BaseGraphQLWSHandler[RequestContext, None]):
-    async def handle(self) -> None:
-        try:
-            await super().handle()
-        finally:
-            self.context.release()
-
+class LegacyWSHandler(_ReleasesItsPlace, BaseGraphQLWSHandler[RequestContext, None]):
     async def handle_connection_init(self, message: Any) -> None:
         try:
             await super().handle_connection_init(message)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from redis.asyncio import BlockingConnectionPool
 from redis.exceptions import ResponseError
 
-from datasources.graph import cypher, dialect
-from datasources.graph.base import GraphLead, graph_leads
+from datasources.graph import dialect
 from datasources.graph.store import CypherGraph, Row
 from datasources.instrument import round_trip
 
@@ -95,14 +94,3 @@ class FalkorDBGraph(CypherGraph):
             await self._client.aclose()
         # The client does not own a pool it was handed.
         await self._pool.aclose()
-
-    # Reconciliation reads, the same in both backends (store.py holds the shared operations).
-
-    @round_trip("neo4j")
-    async def projected_leads(self, *, account_id: int, lead_ids: Sequence[str]) -> list[GraphLead]:
-        return graph_leads(await self._batch(cypher.PROJECTED_LEADS, account_id, lead_ids))
-
-    @round_trip("neo4j")
-    async def lead_ids_page(self, *, account_id: int, limit: int, after: str = "") -> list[str]:
-        rows = await self._read(cypher.LEAD_IDS_PAGE, {"account_id": account_id, "after": after, "limit": limit})
-        return [str(row[0]) for row in rows]

@@ -6,14 +6,13 @@ FalkorDB answers Bolt as "Neo4j/5.13.0", so the server is told apart by a probe 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from neo4j import READ_ACCESS, AsyncDriver, AsyncManagedTransaction, RoutingControl
 from neo4j.exceptions import Neo4jError
 
 from datasources.graph import cypher, dialect
-from datasources.graph.base import GraphLead, graph_leads
 from datasources.graph.store import CypherGraph, Row
 from datasources.instrument import round_trip
 
@@ -68,14 +67,3 @@ class Neo4jGraph(CypherGraph):
 
     async def close(self) -> None:
         await self._driver.close()
-
-    # Reconciliation reads, the same in both backends (store.py holds the shared operations).
-
-    @round_trip("neo4j")
-    async def projected_leads(self, *, account_id: int, lead_ids: Sequence[str]) -> list[GraphLead]:
-        return graph_leads(await self._batch(cypher.PROJECTED_LEADS, account_id, lead_ids))
-
-    @round_trip("neo4j")
-    async def lead_ids_page(self, *, account_id: int, limit: int, after: str = "") -> list[str]:
-        rows = await self._read(cypher.LEAD_IDS_PAGE, {"account_id": account_id, "after": after, "limit": limit})
-        return [str(row[0]) for row in rows]

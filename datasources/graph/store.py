@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Iterator, Mapping, Sequence
 from typing import Any
 
 from datasources.graph import cypher
-from datasources.graph.base import IntroductionPath, Neighbour
+from datasources.graph.base import GraphLead, IntroductionPath, Neighbour, graph_leads
 from datasources.graph.dialect import Dialect
 from datasources.graph.paths import shortest_chain
 from datasources.instrument import round_trip
@@ -172,6 +172,17 @@ class CypherGraph(ABC):
             by_id = sorted(calls)
             result.append(sorted(by_id, key=lambda c: calls[c], reverse=True))  # stable: ties keep id order
         return result
+
+    # -- reconciliation reads ----------------------------------------------------------------------------
+
+    @round_trip("neo4j")
+    async def projected_leads(self, *, account_id: int, lead_ids: Sequence[str]) -> list[GraphLead]:
+        return graph_leads(await self._batch(cypher.PROJECTED_LEADS, account_id, lead_ids))
+
+    @round_trip("neo4j")
+    async def lead_ids_page(self, *, account_id: int, limit: int, after: str = "") -> list[str]:
+        params = {"account_id": _tenant(account_id), "after": after, "limit": limit}
+        return [str(row[0]) for row in await self._read(cypher.LEAD_IDS_PAGE, params)]
 
     @round_trip("neo4j")
     async def clear_account(self, *, account_id: int) -> None:
