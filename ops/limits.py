@@ -224,16 +224,9 @@ class CostLimits(SchemaExtension):
 
     async def _sign_in_attempt(self, context: RequestContext) -> GraphQLError | None:
         client = getattr(context.response, "client_host", None) or "unknown"
-        try:
-            with collecting(StoreStats()):
-                wait = await budget.hit(context.stores.redis, limit=self.sign_in, name=keys.sign_in_attempts(client))
-        except RedisError:
-            log.warning("sign-in limit unavailable, letting the attempt through", exc_info=True)
+        retry = await _counted(context.stores.redis, self.sign_in, keys.sign_in_attempts(client), reason="sign_in")
+        if retry is None:
             return None
-        if wait is None:
-            return None
-        refused("sign_in")
-        retry = retry_seconds(wait)
         return GraphQLError(
             f"too many sign-in attempts from this address: at most {self.sign_in.amount} in "
             f"{self.sign_in.multiples} s (RATE_LIMIT_MAX_REQUESTS, RATE_LIMIT_WINDOW_MS); retry in {retry} s",
@@ -245,13 +238,20 @@ async def webhook_throttle(request: Request) -> int | None:
     """Seconds the sender must wait when it is past WEBHOOK_RATE_LIMIT, else None (counts this request)."""
     settings: Settings = request.app.state.settings
     client = request.client.host if request.client else "unknown"
+    return await _counted(request.state.stores.redis, webhook_limit(settings), keys.webhook_requests(client),
+                          reason="webhook")
+
+
+async def _counted(redis: Any, limit: RateLimitItem, name: str, *, reason: str) -> int | None:
+    """Counts one request against a per-address limit: the whole seconds to wait when it is past it (and the
+    refusal counted), else None. Redis down lets it through. The count is no round trip of the operation's."""
     try:
-        wait = await budget.hit(request.state.stores.redis, limit=webhook_limit(settings),
-                                name=keys.webhook_requests(client))
+        with collecting(StoreStats()):
+            wait = await budget.hit(redis, limit=limit, name=name)
     except RedisError:
-        log.warning("webhook limit unavailable, letting the request through", exc_info=True)
+        log.warning("%s limit unavailable, letting the request through", reason, exc_info=True)
         return None
     if wait is None:
         return None
-    refused("webhook")
+    refused(reason)
     return retry_seconds(wait)

@@ -60,18 +60,6 @@ async def list_users(db: Database, *, account_id: int, role: str | None = None) 
 
 
 @round_trip("postgresql")
-async def create_user(
-    db: Database, *, account_id: int, email: str, full_name: str, role: str, phone: str | None = None
-) -> UserRecord:
-    async with db.sessions.begin() as session:
-        row = User(account_id=account_id, email=email, full_name=full_name, role=role, phone=phone)
-        session.add(row)
-        await session.flush()
-        await session.refresh(row)
-    return user_record(row)
-
-
-@round_trip("postgresql")
 async def list_accounts(db: Database, *, slug: str | None = None) -> list[AccountRecord]:
     """Every tenant (or the one with `slug`), oldest first: for operators' tools, never for a request."""
     query = select(Account).order_by(Account.id)

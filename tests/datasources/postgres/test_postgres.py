@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from datasources.postgres import Database, accounts, open_database, routes, stops, vehicles
+from datasources.postgres import Database, accounts, identity, open_database, routes, stops, vehicles
 from datasources.postgres.engine import normalise_url
 from datasources.postgres.errors import Conflict, NotFound
 from datasources.postgres.routes import NewStop
@@ -52,15 +52,18 @@ async def test_the_identity_migration_goes_down_and_up_again(db: Database) -> No
 
 async def test_batch_reads_keep_key_order_and_none_for_missing(db: Database) -> None:
     a = await tenant(db)
-    u1 = await accounts.create_user(db, account_id=a, email="one@x.example", full_name="One", role="agent")
-    u2 = await accounts.create_user(db, account_id=a, email="two@x.example", full_name="Two", role="driver")
+    u1 = await identity.create_user(db, account_id=a, email="one@x.example", full_name="One", role="agent",
+                                    password_hash=None)
+    u2 = await identity.create_user(db, account_id=a, email="two@x.example", full_name="Two", role="driver",
+                                    password_hash=None)
     found = await accounts.users_by_ids(db, account_id=a, ids=[u2.id, 999_999, u1.id])
     assert [u.email if u else None for u in found] == ["two@x.example", None, "one@x.example"]
 
 
 async def test_a_tenant_never_reads_another_tenants_rows(db: Database) -> None:
     a, b = await tenant(db), await tenant(db)
-    user = await accounts.create_user(db, account_id=a, email="a@x.example", full_name="A", role="owner")
+    user = await identity.create_user(db, account_id=a, email="a@x.example", full_name="A", role="owner",
+                                      password_hash=None)
     van = await vehicles.create_vehicle(db, account_id=a, plate="AB-1", name="Van", kind="van", capacity_kg=900)
     route = await routes.create_route(
         db, account_id=a, number="R1", name="R1", on=date(2026, 12, 1), stops=[stop(1, "l1")]
