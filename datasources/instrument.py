@@ -2,7 +2,8 @@
 
 Adapters wrap each function that talks to a store with `@round_trip("mongodb")`. When a request has
 installed a `StoreStats` (ops does so for the debug-stats extension), each call adds its count and time;
-otherwise the wrapper costs one context-variable lookup.
+otherwise the wrapper costs one context-variable lookup. An exception leaving the function carries the store's
+name (`datasources.outage`), so an outage can be reported as the store's.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+
+from datasources import outage
 
 STORES = ("postgresql", "mongodb", "neo4j", "chroma", "redis")
 
@@ -78,6 +81,9 @@ def round_trip[**P, R](store: str) -> Callable[[Callable[P, Awaitable[R]]], Call
             started = time.perf_counter()
             try:
                 return await fn(*args, **kwargs)
+            except Exception as exc:
+                outage.mark(exc, store)
+                raise
             finally:
                 record(store, operation, time.perf_counter() - started)
 

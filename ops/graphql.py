@@ -34,6 +34,7 @@ from ops.documents import Documents, Refusal
 from ops.graphiql import graphiql_html
 from ops.hardening import SizedWebSocketAdapter, SocketCounter, variables_limit
 from ops.limits import CostLimits, refused
+from ops.outages import StoreOutages
 from ops.settings import Settings
 from resolvers.context import RequestContext, build_context
 from resolvers.identity.config import AuthConfig
@@ -93,6 +94,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         extensions.append(StoreStatsExtension)
     if settings.is_production:
         extensions += [DisableIntrospection(), MaskErrors(should_mask_error=lambda e: not _expected(e))]
+    extensions.append(StoreOutages)  # last: its exit runs first, before MaskErrors sees the errors
     return schema.root.build_schema(extensions)
 
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 
+from datasources.outage import down_store
 from ops.limits import webhook_throttle
 from ops.voice import Voice
 from voice.envelope import MAX_BODY, EnvelopeError, parse
 from voice.signature import SignatureError, verify
+
+log = logging.getLogger("switchboard.webhooks")
+RETRY_AFTER = 5  # seconds: the store's expected time to come back
 
 
 def _error(status: int, reason: str) -> JSONResponse:
@@ -60,5 +65,15 @@ async def telnyx(request: Request) -> JSONResponse:
         event = parse(body)
     except EnvelopeError as exc:
         return _error(400, str(exc))
-    outcome = await voice.service.handle(event, body)
+    try:
+        outcome = await voice.service.handle(event, body)
+    except Exception as exc:
+        store = down_store(exc)
+        if store is None:
+            raise
+        # nothing was applied: Telnyx redelivers on a 5xx, and the de-duplication makes a redelivery safe
+        log.warning("webhook %s not applied, %s unavailable: %s", event.id, store, exc)
+        response = _error(503, f"{store} is unavailable: the event was not applied; deliver it again")
+        response.headers["Retry-After"] = str(RETRY_AFTER)
+        return response
     return JSONResponse({"status": outcome, "event_id": event.id})

@@ -30,12 +30,12 @@ class AccountQueries:
         return Account.from_record(found) if found else None
 
     @strawberry.field(description="The users of the caller's account.", extensions=can(Action.read_users))
-    async def users(self, info: Info) -> list[User]:
+    async def users(self, info: Info) -> list[User] | None:
         ctx = info.context
         return [User.from_record(u) for u in await accounts.list_users(ctx.stores.db, account_id=ctx.account_id)]
 
     @strawberry.field(description="The account's API keys (never the keys themselves).",
                       extensions=can(Action.manage_api_keys))
-    async def api_keys(self, info: Info) -> list[ApiKey]:
+    async def api_keys(self, info: Info) -> list[ApiKey] | None:
         found = await api_keys(info.context)
         return [] if isinstance(found, Failure) else [ApiKey.from_record(k) for k in found]

@@ -21,5 +21,5 @@ class CallQueries:
     @strawberry.field(
         description="Calls of the caller's account that have not ended.", extensions=can(Action.read_calls)
     )
-    async def active_calls(self, info: Info) -> list[Call]:
+    async def active_calls(self, info: Info) -> list[Call] | None:
         return [Call.from_record(c) for c in await active_calls(info.context)]

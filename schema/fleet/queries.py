@@ -30,7 +30,7 @@ class FleetQueries:
         status: RouteStatus | None = None,
         date: date | None = None,
         driver_id: strawberry.ID | None = None,
-    ) -> Connection[Route]:
+    ) -> Connection[Route] | None:
         found = await resolve_routes(
             info.context, first=first, after=after, status=status.value if status else None, on=date,
             driver_id=driver_id,
@@ -40,6 +40,6 @@ class FleetQueries:
     @strawberry.field(extensions=can(Action.read_fleet))
     async def vehicles(
         self, info: Info, first: int = 20, after: str | None = None, status: str | None = None
-    ) -> Connection[Vehicle]:
+    ) -> Connection[Vehicle] | None:
         found = await resolve_vehicles(info.context, first=first, after=after, status=status)
         return Connection[Vehicle].from_page(found, Vehicle.from_record)

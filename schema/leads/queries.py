@@ -32,7 +32,7 @@ class LeadQueries:
         after: str | None = None,
         filter: LeadFilterInput | None = None,
         order_by: LeadOrderBy = LeadOrderBy.CREATED_AT_DESC,
-    ) -> Connection[Lead]:
+    ) -> Connection[Lead] | None:
         f = filter or LeadFilterInput()
         found = await resolve_leads(
             info.context,
@@ -58,7 +58,7 @@ class LeadQueries:
         first: int = 10,
         status: LeadStatus | None = None,
         source: LeadSource | None = None,
-    ) -> list[LeadMatch]:
+    ) -> list[LeadMatch] | None:
         hits = await resolve_search(
             info.context,
             text=text,

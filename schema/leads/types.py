@@ -168,7 +168,7 @@ class Lead(Node):
         return Lead.from_record(found) if found else None
 
     @strawberry.field(description="Leads this one referred, following referrals up to `depth` hops (graph).")
-    async def referrals(self, info: Info, depth: int = 1) -> list[Lead]:
+    async def referrals(self, info: Info, depth: int = 1) -> list[Lead] | None:
         if not 1 <= depth <= MAX_REFERRAL_DEPTH:
             raise InputError("depth", f"must be between 1 and {MAX_REFERRAL_DEPTH}, got {depth}")
         self._from_projection(info, "referrals")
@@ -176,13 +176,13 @@ class Lead(Node):
         return [Lead.from_record(r) for r in await info.context.loaders.leads(ids)]
 
     @strawberry.field(description="Other leads who work at the same company (graph).")
-    async def colleagues(self, info: Info) -> list[Lead]:
+    async def colleagues(self, info: Info) -> list[Lead] | None:
         self._from_projection(info, "colleagues")
         ids = await info.context.loaders.colleagues.load(self.record.id)
         return [Lead.from_record(r) for r in await info.context.loaders.leads(ids)]
 
     @strawberry.field(description="The nearest leads by profile and notes (Chroma), best first.")
-    async def similar(self, info: Info, first: int = 5) -> list[LeadMatch]:
+    async def similar(self, info: Info, first: int = 5) -> list[LeadMatch] | None:
         if not 1 <= first <= MAX_SIMILAR:
             raise InputError("first", f"must be between 1 and {MAX_SIMILAR}, got {first}")
         self._from_projection(info, "similar")
@@ -211,7 +211,7 @@ class Lead(Node):
         return Connection.from_page(found, Call.from_record)  # type: ignore[return-value]
 
     @strawberry.field(description="Route stops that visit this lead (PostgreSQL).", extensions=can(Action.read_fleet))
-    async def stops(self, info: Info) -> list[Annotated[Stop, strawberry.lazy("schema.fleet.types")]]:
+    async def stops(self, info: Info) -> list[Annotated[Stop, strawberry.lazy("schema.fleet.types")]] | None:
         from schema.fleet.types import Stop
 
         found = await info.context.loaders.stops_by_lead.load(self.record.id)
