@@ -240,5 +240,14 @@ def _register_reconcile() -> None:
 _register_reconcile()
 
 
+def _register_solve() -> None:
+    from fleet.solve_cli import main as solve
+
+    app.command("solve")(solve)
+
+
+_register_solve()
+
+
 if __name__ == "__main__":
     app()

@@ -6,10 +6,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = ["ops", "schema", "resolvers", "voice", "datasources"]
+LAYERS = ["ops", "schema", "resolvers", "voice", "fleet", "datasources"]
 ALLOWED = {
     "datasources": {"datasources"},
     "voice": {"voice", "datasources"},
+    "fleet": {"fleet", "datasources"},
     "resolvers": {"resolvers", "datasources"},
     "schema": {"schema", "resolvers", "datasources"},
     "ops": set(LAYERS),
