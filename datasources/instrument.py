@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-from datasources import outage
+from datasources import outage, signals
 
 STORES = ("postgresql", "mongodb", "neo4j", "chroma", "redis")
 
@@ -42,19 +42,6 @@ class StoreStats:
 
 
 _current: ContextVar[StoreStats | None] = ContextVar("switchboard_store_stats", default=None)
-_observers: list[Callable[[str, str, float], None]] = []
-
-
-def add_observer(observer: Callable[[str, str, float], None]) -> None:
-    """Called with (store, operation, seconds) after every round trip: how ops feeds its metrics."""
-    _observers.append(observer)
-
-
-def remove_observer(observer: Callable[[str, str, float], None]) -> None:
-    if observer in _observers:
-        _observers.remove(observer)
-
-
 @contextmanager
 def collecting(stats: StoreStats) -> Iterator[StoreStats]:
     token = _current.set(stats)
@@ -68,8 +55,7 @@ def record(store: str, operation: str, seconds: float) -> None:
     stats = _current.get()
     if stats is not None:
         stats.add(store, seconds)
-    for observer in _observers:
-        observer(store, operation, seconds)
+    signals.store_round_trip.send(store, operation=operation, seconds=seconds)
 
 
 def round_trip[**P, R](store: str) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:

@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     problems = production_problems(settings)
     if problems:
         raise ValueError("refusing to start in production:\n  - " + "\n  - ".join(problems))
-    metrics = Metrics()
+    metrics = Metrics(document_cache_size=settings.document_cache_size)
     graphql = GraphQLApp(build_schema(settings), settings, auth_config(settings))
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),

@@ -28,12 +28,14 @@ from strawberry.types import ExecutionResult
 
 import schema.root
 from datasources.instrument import StoreStats, collecting
+from datasources.outage import down_store
 from datasources.stores import Stores
 from ops.auth import AuthGate, LegacyWSHandler, TransportWSHandler, connect_socket, principal_from
 from ops.documents import Documents, Refusal
 from ops.graphiql import graphiql_html
 from ops.hardening import SizedWebSocketAdapter, SocketCounter, variables_limit
 from ops.limits import CostLimits, refused
+from ops.operations import OperationMetrics
 from ops.outages import StoreOutages
 from ops.settings import Settings
 from resolvers.context import RequestContext, build_context
@@ -72,8 +74,10 @@ class ProjectionMarker(SchemaExtension):
 
 
 def _expected(error: Any) -> bool:
-    """Errors raised on purpose (bad input, validation, permissions) stay visible when production masks the rest."""
-    return error.original_error is None or isinstance(error.original_error, GraphQLError)
+    """Errors raised on purpose (bad input, validation, permissions) and store outages (ops.outages) stay visible
+    when production masks the rest."""
+    original = error.original_error
+    return original is None or isinstance(original, GraphQLError) or down_store(original) is not None
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
@@ -94,7 +98,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         extensions.append(StoreStatsExtension)
     if settings.is_production:
         extensions += [DisableIntrospection(), MaskErrors(should_mask_error=lambda e: not _expected(e))]
-    extensions.append(StoreOutages)  # last: its exit runs first, before MaskErrors sees the errors
+    extensions += [StoreOutages, OperationMetrics]
     return schema.root.build_schema(extensions)
 
 

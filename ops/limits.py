@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from contextlib import nullcontext
 from functools import partial
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 from graphql import ExecutionResult, GraphQLError
@@ -23,6 +23,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
+from datasources import signals
 from datasources.instrument import StoreStats, collecting
 from datasources.redis import budget, keys
 from ops.settings import Settings
@@ -37,30 +38,9 @@ COSTLY = "QUERY_TOO_COSTLY"
 RATE_LIMITED = "RATE_LIMITED"
 
 
-class LimitObserver(Protocol):
-    """What ops/metrics.py listens with."""
-
-    def refused_operation(self, reason: str) -> None: ...
-
-    def observe_bucket(self, available: float, capacity: float) -> None: ...
-
-
-_observers: list[LimitObserver] = []
-
-
-def add_observer(observer: LimitObserver) -> None:
-    _observers.append(observer)
-
-
-def remove_observer(observer: LimitObserver) -> None:
-    if observer in _observers:
-        _observers.remove(observer)
-
-
 def refused(reason: str) -> None:
     """Counts a refusal: `cost`, `rate_limited`, `sign_in`, `webhook`, and the others' (documents, caps)."""
-    for observer in _observers:
-        observer.refused_operation(reason)
+    signals.operation_refused.send(reason)
 
 
 def retry_seconds(seconds: float) -> int:
@@ -201,8 +181,7 @@ class CostLimits(SchemaExtension):
         except RedisError:
             log.warning("cost budget unavailable, letting the operation through", exc_info=True)
             return None
-        for observer in _observers:
-            observer.observe_bucket(taken.available, capacity)
+        signals.budget_level.send(None, available=taken.available, capacity=capacity)
         assert self.report is not None
         self.report["throttleStatus"] = {
             "maximumAvailable": capacity, "currentlyAvailable": math.floor(taken.available), "restoreRate": rate,

@@ -6,8 +6,7 @@ every client library). Fields that read another store are nullable in the schema
 them and their parent keeps its other fields: partial data, as GraphQL means it. The original error goes to the
 log. The store names are those of `/health`: postgresql, mongodb, neo4j (the graph), redis, chroma.
 
-Listed after MaskErrors in the schema's extensions, so it runs first on the way out and production's masking
-leaves these errors (which carry no original error any more) visible.
+Production's masking leaves these errors visible (`ops.graphql._expected`): they say nothing about the code.
 """
 
 from __future__ import annotations
@@ -40,10 +39,18 @@ def typed(error: GraphQLError) -> GraphQLError:
     )
 
 
+def _retype(result: object) -> None:
+    errors = getattr(result, "errors", None)
+    if result is not None and errors:
+        result.errors = [typed(e) for e in errors]  # type: ignore[attr-defined]
+
+
 class StoreOutages(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         yield
-        result = self.execution_context.result
-        errors = getattr(result, "errors", None)
-        if result is not None and errors:
-            result.errors = [typed(e) for e in errors]  # type: ignore[union-attr]
+        _retype(self.execution_context.result)
+
+    def on_stream_result(self, result: object) -> Iterator[None]:  # type: ignore[override]
+        """Each event of a subscription (and each result over a streaming transport)."""
+        _retype(result)
+        yield

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import suppress
 from datetime import timedelta
 
+from datasources import signals
 from datasources.mongo import leads as mongo_leads
 from datasources.mongo import projection
 from datasources.mongo.documents import utcnow
@@ -29,18 +30,6 @@ log = logging.getLogger(__name__)
 
 PAGE = 500
 type Counts = Mapping[tuple[Store, Kind], int]
-type DriftObserver = Callable[[Counts], None]
-
-_observers: list[DriftObserver] = []
-
-
-def add_observer(observer: DriftObserver) -> None:
-    _observers.append(observer)
-
-
-def remove_observer(observer: DriftObserver) -> None:
-    if observer in _observers:
-        _observers.remove(observer)
 
 
 async def accounts(db: Database, *, slug: str | None = None) -> list[AccountRecord]:
@@ -122,7 +111,7 @@ async def check_all(stores: Stores) -> Drift:
 
 
 def schedule(stores: Stores, *, every: timedelta) -> Callable[[], Awaitable[None]]:
-    """Checks every account now and then every `every`, telling the observers; returns what stops it."""
+    """Checks every account now and then every `every`, sending `projection-drift`; returns what stops it."""
 
     async def run() -> None:
         while True:
@@ -133,8 +122,7 @@ def schedule(stores: Stores, *, every: timedelta) -> Callable[[], Awaitable[None
             else:
                 if any(counts.values()):
                     log.warning("projection drift: %s", {f"{s}.{k}": n for (s, k), n in counts.items() if n})
-                for observer in list(_observers):
-                    observer(counts)
+                signals.projection_drift.send(None, counts=counts)
             await asyncio.sleep(every.total_seconds())
 
     task = asyncio.create_task(run(), name="reconcile")

@@ -8,10 +8,11 @@ import time
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 
+from datasources import signals
 from datasources.outage import down_store
 from ops.limits import webhook_throttle
 from ops.voice import Voice
-from voice.envelope import MAX_BODY, EnvelopeError, parse
+from voice.envelope import HANDLED, MAX_BODY, EnvelopeError, parse
 from voice.signature import SignatureError, verify
 
 log = logging.getLogger("switchboard.webhooks")
@@ -73,7 +74,14 @@ async def telnyx(request: Request) -> JSONResponse:
             raise
         # nothing was applied: Telnyx redelivers on a 5xx, and the de-duplication makes a redelivery safe
         log.warning("webhook %s not applied, %s unavailable: %s", event.id, store, exc)
+        signals.webhook_event.send(_label(event.type), result="unavailable")
         response = _error(503, f"{store} is unavailable: the event was not applied; deliver it again")
         response.headers["Retry-After"] = str(RETRY_AFTER)
         return response
+    signals.webhook_event.send(_label(event.type), result=outcome)
     return JSONResponse({"status": outcome, "event_id": event.id})
+
+
+def _label(event_type: str) -> str:
+    """The event type as a metric label: the types we act on by name, any other as `other`."""
+    return event_type if event_type in HANDLED else "other"

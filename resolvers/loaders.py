@@ -17,6 +17,7 @@ from typing import Any
 
 from aiodataloader import DataLoader
 
+from datasources import signals
 from datasources.calls import store as call_store
 from datasources.calls.codec import load_call
 from datasources.calls.model import Call
@@ -32,16 +33,44 @@ from resolvers.principal import Principal, Role
 type GroupFetch = Callable[[Any, list[Any]], Awaitable[Sequence[Any]]]
 
 
-def loader(fetch: Callable[[list[Any]], Awaitable[Sequence[Any]]]) -> DataLoader:
+class CountedLoader(DataLoader):
+    """A DataLoader that reports its cache hits and batch sizes (`loader-load`, `loader-batch`) by name."""
+
+    name = "unnamed"
+
+    def __init__(self, batch: Callable[[list[Any]], Awaitable[list[Any]]]) -> None:
+        async def counted(keys: list[Any]) -> list[Any]:
+            signals.loader_batch.send(self.name, size=len(keys))
+            return await batch(keys)
+
+        super().__init__(counted)
+
+    def load(self, key: Any) -> Any:
+        signals.loader_load.send(self.name, hit=self.get_cache_key(key) in self._cache)
+        return super().load(key)
+
+
+class loader_property[T: CountedLoader](cached_property[T]):  # noqa: N801 (a decorator, named like cached_property)
+    """`cached_property` that names the loader after its attribute, for the metrics."""
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        made = super().__get__(instance, owner)
+        made.name = self.attrname or made.name
+        return made
+
+
+def loader(fetch: Callable[[list[Any]], Awaitable[Sequence[Any]]]) -> CountedLoader:
     async def batch(keys: list[Hashable]) -> list[Any]:
         unique = list(dict.fromkeys(keys))
         found = dict(zip(unique, await fetch(unique), strict=True))
         return [found[k] for k in keys]
 
-    return DataLoader(batch)
+    return CountedLoader(batch)
 
 
-def grouped_loader(fetch: GroupFetch) -> DataLoader:
+def grouped_loader(fetch: GroupFetch) -> CountedLoader:
     """Keys `(key, param)`: one store call per distinct param, e.g. a depth or a page size."""
 
     async def batch(keys: list[tuple[Hashable, Hashable]]) -> list[Any]:
@@ -53,7 +82,7 @@ def grouped_loader(fetch: GroupFetch) -> DataLoader:
             found.update(((k, param), v) for k, v in zip(ks, await fetch(param, ks), strict=True))
         return [found[k] for k in keys]
 
-    return DataLoader(batch)
+    return CountedLoader(batch)
 
 
 class Loaders:
@@ -113,8 +142,8 @@ class Loaders:
 
     # -- PostgreSQL ------------------------------------------------------------------------------------------
 
-    @cached_property
-    def account(self) -> DataLoader:
+    @loader_property
+    def account(self) -> CountedLoader:
         return loader(self._accounts)
 
     async def _accounts(self, ids: list[int]) -> list[AccountRecord | None]:
@@ -122,24 +151,24 @@ class Loaders:
         record = await accounts.account(self.stores.db, account_id=self.account_id) if self.account_id in ids else None
         return [record if i == self.account_id else None for i in ids]
 
-    @cached_property
-    def user(self) -> DataLoader:
+    @loader_property
+    def user(self) -> CountedLoader:
         return loader(lambda ids: accounts.users_by_ids(self.stores.db, account_id=self.account_id, ids=ids))
 
-    @cached_property
-    def vehicle(self) -> DataLoader:
+    @loader_property
+    def vehicle(self) -> CountedLoader:
         return loader(lambda ids: vehicles.vehicles_by_ids(self.stores.db, account_id=self.account_id, ids=ids))
 
-    @cached_property
-    def route(self) -> DataLoader:
+    @loader_property
+    def route(self) -> CountedLoader:
         return loader(self._routes)
 
     async def _routes(self, ids: list[int]) -> list[RouteRecord | None]:
         found = await routes.routes_by_ids(self.stores.db, account_id=self.account_id, ids=ids)
         return [r if r is not None and await self._sees_route(r.id) else None for r in found]
 
-    @cached_property
-    def stop(self) -> DataLoader:
+    @loader_property
+    def stop(self) -> CountedLoader:
         async def fetch(ids: list[int]) -> list[StopRecord | None]:
             return await self._visible_stops(
                 await stops.stops_by_ids(self.stores.db, account_id=self.account_id, ids=ids)
@@ -147,16 +176,16 @@ class Loaders:
 
         return loader(fetch)
 
-    @cached_property
-    def stops_by_route(self) -> DataLoader:
+    @loader_property
+    def stops_by_route(self) -> CountedLoader:
         async def fetch(ids: list[int]) -> list[list[StopRecord]]:
             found = await stops.stops_by_routes(self.stores.db, account_id=self.account_id, route_ids=ids)
             return [[s for s in group if await self._sees_route(s.route_id)] for group in found]
 
         return loader(fetch)
 
-    @cached_property
-    def stops_by_lead(self) -> DataLoader:
+    @loader_property
+    def stops_by_lead(self) -> CountedLoader:
         async def fetch(ids: list[str]) -> list[list[StopRecord]]:
             found = await stops.stops_by_leads(self.stores.db, account_id=self.account_id, lead_ids=ids)
             return [[s for s in group if await self._sees_route(s.route_id)] for group in found]
@@ -165,8 +194,8 @@ class Loaders:
 
     # -- MongoDB ---------------------------------------------------------------------------------------------
 
-    @cached_property
-    def lead(self) -> DataLoader:
+    @loader_property
+    def lead(self) -> CountedLoader:
         async def fetch(ids: list[str]) -> list[LeadRecord | None]:
             return await self._visible_leads(await leads.leads_by_ids(account_id=self.account_id, ids=ids))
 
@@ -177,8 +206,8 @@ class Loaders:
         found = await self.lead.load_many(list(ids))
         return [lead for lead in found if lead is not None]
 
-    @cached_property
-    def call_log(self) -> DataLoader:
+    @loader_property
+    def call_log(self) -> CountedLoader:
         async def fetch(ids: list[str]) -> list[CallLogRecord | None]:
             found = await call_logs.call_logs_by_ids(account_id=self.account_id, ids=ids)
             if self.principal.role is not Role.agent:
@@ -189,8 +218,8 @@ class Loaders:
 
         return loader(fetch)
 
-    @cached_property
-    def call_logs_of_lead(self) -> DataLoader:
+    @loader_property
+    def call_logs_of_lead(self) -> CountedLoader:
         """Keys `(lead id, (limit, after))`: a page of the lead's call logs, without their events."""
         return grouped_loader(
             lambda param, ids: call_logs.call_logs_of_leads(
@@ -200,30 +229,30 @@ class Loaders:
 
     # -- the graph and Chroma --------------------------------------------------------------------------------
 
-    @cached_property
-    def referrer(self) -> DataLoader:
+    @loader_property
+    def referrer(self) -> CountedLoader:
         return loader(lambda ids: self.stores.graph.referrers(account_id=self.account_id, lead_ids=ids))
 
-    @cached_property
-    def colleagues(self) -> DataLoader:
+    @loader_property
+    def colleagues(self) -> CountedLoader:
         return loader(lambda ids: self.stores.graph.colleagues(account_id=self.account_id, lead_ids=ids))
 
-    @cached_property
-    def referrals(self) -> DataLoader:
+    @loader_property
+    def referrals(self) -> CountedLoader:
         return grouped_loader(
             lambda depth, ids: self.stores.graph.referrals(account_id=self.account_id, lead_ids=ids, depth=depth)
         )
 
-    @cached_property
-    def similar(self) -> DataLoader:
+    @loader_property
+    def similar(self) -> CountedLoader:
         return grouped_loader(
             lambda first, ids: self.stores.vectors.similar_leads(account_id=self.account_id, lead_ids=ids, first=first)
         )
 
     # -- Redis -----------------------------------------------------------------------------------------------
 
-    @cached_property
-    def call(self) -> DataLoader:
+    @loader_property
+    def call(self) -> CountedLoader:
         async def fetch(ids: list[str]) -> list[Call | None]:
             return await self._visible_calls(await self._calls(ids))
 
@@ -233,8 +262,8 @@ class Loaders:
         found = await call_store.calls_by_ids(self.stores.redis, account_id=self.account_id, ids=ids)
         return [load_call(c) if c else None for c in found]
 
-    @cached_property
-    def live_call_of_lead(self) -> DataLoader:
+    @loader_property
+    def live_call_of_lead(self) -> CountedLoader:
         return loader(self._live_calls_of_leads)
 
     async def _live_calls_of_leads(self, lead_ids: list[str]) -> list[Call | None]:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from datasources import signals
 from datasources.calls import store
 from datasources.calls.codec import dump_call, load_call
 from datasources.calls.model import Call, CallEvent, CallState, CarrierFailed, Refused
@@ -89,11 +90,13 @@ class CallService:
             await store.record_unmatched(redis, event_type=event.type, event_id=event.id, body=body)
             return "unmatched"
         call_id, account_id = target
+        moved: list[tuple[str, str]] = []  # the state change of the attempt that committed, for the metrics
 
         def decide(current: Json | None) -> Change | None:
             # an event may arrive before our own record of the dial: it starts the call from what it knows
             before = load_call(current) if current else Call(id=call_id, account_id=account_id)
             after = apply(before, event)
+            moved[:] = [(before.state.value, after.state.value)] if after.state != before.state else []
             if after == before:
                 return None
             return Change(dump_call(after), entry(event.type, event.id, event.occurred_at, after),
@@ -102,6 +105,8 @@ class CallService:
         applied = await store.transact(redis, account_id=account_id, call_id=call_id, event_id=event.id, decide=decide)
         if applied is None:
             return "duplicate"
+        for before_state, after_state in moved:
+            signals.call_transition.send(before_state, to=after_state)
         if event.type == "call.initiated" and event.call_control_id:
             await store.remember_control_id(
                 redis, call_control_id=event.call_control_id, account_id=account_id, call_id=call_id

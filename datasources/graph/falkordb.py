@@ -49,6 +49,10 @@ class FalkorDBGraph(CypherGraph):
         self._graph: AsyncGraph | None = None
         self._opening = asyncio.Lock()
 
+    def connections_in_use(self) -> int:
+        """Connections checked out of the pool now (for the metrics)."""
+        return len(getattr(self._pool, "_in_use_connections", ()))
+
     async def _select(self) -> AsyncGraph:
         # The client's constructor asks the server, synchronously, whether it is a cluster: keep that
         # blocking call off the event loop and out of open_graph(), which does no I/O.

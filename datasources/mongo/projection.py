@@ -8,6 +8,7 @@ version it projected: a write made meanwhile leaves the lead pending, to be proj
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -113,3 +114,22 @@ async def record_failure(
     )
     if not counted.matched_count:
         await collection.update_one(mine, {"$set": _FREE})
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """The projector's queue over every account (an operator's figure, not tenant data)."""
+
+    pending: int
+    failed: int
+    oldest: datetime | None  # the last write of the longest-waiting pending lead
+
+
+@round_trip("mongodb")
+async def backlog() -> Backlog:
+    leads = Lead.get_pymongo_collection()
+    pending = await leads.count_documents({"projection.pending": True, "projection.failed": {"$ne": True}})
+    failed = await leads.count_documents({"projection.failed": True})
+    first = await leads.find_one({"projection.pending": True, "projection.failed": {"$ne": True}},
+                                 {"updated_at": 1}, sort=[("updated_at", 1)])
+    return Backlog(pending, failed, first["updated_at"] if first else None)

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from datasources.instrument import StoreStats, add_observer, collecting, remove_observer, round_trip
+from typing import Any
+
+from datasources import signals
+from datasources.instrument import StoreStats, collecting, round_trip
 
 
 @round_trip("mongodb")
@@ -11,10 +14,10 @@ async def fake_call(value: int) -> int:
 async def test_round_trips_are_counted_only_where_collected() -> None:
     seen: list[tuple[str, str]] = []
 
-    def observe(store: str, operation: str, seconds: float) -> None:
+    def observe(store: str, operation: str, seconds: float, **_: Any) -> None:
         seen.append((store, operation))
 
-    add_observer(observe)
+    signals.store_round_trip.connect(observe)
     try:
         assert await fake_call(1) == 2
         stats = StoreStats()
@@ -23,6 +26,6 @@ async def test_round_trips_are_counted_only_where_collected() -> None:
             await fake_call(3)
         await fake_call(4)
     finally:
-        remove_observer(observe)
+        signals.store_round_trip.disconnect(observe)
     assert stats.as_dict()["mongodb"]["calls"] == 2
     assert seen == [("mongodb", "fake_call")] * 4

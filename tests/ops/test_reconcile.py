@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from datasources import signals
 from datasources.mongo import leads as mongo_leads
 from datasources.postgres import accounts as pg_accounts
 from datasources.stores import Stores
@@ -164,13 +165,17 @@ def test_the_same_check_and_repair_through_the_neo4j_driver(bolt_env: dict[str, 
 
             # the server's schedule: a check at once (of every account: this database has only this one)
             seen: asyncio.Queue[reconcile_ops.Counts] = asyncio.Queue()
-            reconcile_ops.add_observer(seen.put_nowait)
+
+            def receive(_: object, counts: reconcile_ops.Counts) -> None:
+                seen.put_nowait(counts)
+
+            signals.projection_drift.connect(receive)
             stop = reconcile_ops.schedule(stores, every=timedelta(hours=1))
             try:
                 counts = await asyncio.wait_for(seen.get(), 30)
             finally:
                 await stop()
-                reconcile_ops.remove_observer(seen.put_nowait)
+                signals.projection_drift.disconnect(receive)
             assert dict(counts) == {key: 1 for key in made}
 
             done: list[int] = []
@@ -205,7 +210,8 @@ def test_the_server_checks_on_its_schedule_and_exports_the_drift(env: dict[str, 
 def test_the_gauge_shows_the_last_check() -> None:
     metrics = Metrics()
     try:
-        metrics.observe_drift({(s, k): 3 if (s, k) == (Store.graph, Kind.stale) else 0 for s in Store for k in Kind})
+        counts = {(s, k): 3 if (s, k) == (Store.graph, Kind.stale) else 0 for s in Store for k in Kind}
+        signals.projection_drift.send(None, counts=counts)
         value = metrics.registry.get_sample_value("switchboard_projection_drift", {"store": "graph", "kind": "stale"})
         assert value == 3
         assert metrics.registry.get_sample_value("switchboard_projection_drift",
