@@ -76,16 +76,38 @@ async def _with_stores(settings: Settings, work):  # noqa: ANN001, ANN202
 
 
 @app.command()
-def migrate(data_dir: DataDir = None) -> None:
-    """Apply the PostgreSQL migrations (Alembic) up to the newest."""
+def migrate(
+    action: Annotated[str, typer.Argument(help="up (default), down or status.")] = "up",
+    store: Annotated[str | None, typer.Option(help="One store: postgresql, mongodb, neo4j or chroma.")] = None,
+    to: Annotated[str | None, typer.Option(help="down: the version to go back to (PostgreSQL: a revision or base).")]
+    = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Schema migrations of every store: apply (up), undo (down --store S --to V) or list (status)."""
     from ops import migrate as migrations
 
-    async def work(stores):  # noqa: ANN001, ANN202
-        await migrations.upgrade(stores.db.engine)
-        return await migrations.current(stores.db.engine)
+    if action not in ("up", "down", "status"):
+        typer.echo(f"error: action: up, down or status, got {action!r}", err=True)
+        raise typer.Exit(2)
+    if store is not None and store not in migrations.STORES:
+        typer.echo(f"error: --store: one of {', '.join(migrations.STORES)}, got {store!r}", err=True)
+        raise typer.Exit(2)
+    if action == "down" and (store is None or to is None):
+        typer.echo("error: down needs --store and --to (the version to go back to)", err=True)
+        raise typer.Exit(2)
 
-    revision = _run(_settings(data_dir), work)
-    typer.echo(f"PostgreSQL schema at revision {revision}")
+    async def work(stores):  # noqa: ANN001, ANN202
+        if action == "up":
+            done = await migrations.up_all(stores, only=store)
+            lines = done or ["nothing to apply: every store is at its newest version"]
+        elif action == "down":
+            lines = await migrations.down_one(stores, str(store), to=str(to)) or ["nothing to undo"]
+        else:
+            lines = []
+        return lines + [s.line() for s in await migrations.status_all(stores) if store in (None, s.store)]
+
+    for line in _run(_settings(data_dir), work):
+        typer.echo(line)
 
 
 @app.command()
@@ -104,7 +126,7 @@ def seed(
         raise typer.Exit(2)
 
     async def work(stores):  # noqa: ANN001, ANN202
-        await migrations.upgrade(stores.db.engine)
+        await migrations.up_all(stores)
         return await seed_demo(stores, leads=leads, progress=lambda line: typer.echo(line, err=True))
 
     ids, credentials = _run(settings, work)

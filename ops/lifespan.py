@@ -43,7 +43,8 @@ def lifespan(settings: Settings) -> Lifespan:
         async with AsyncExitStack() as exits:
             stores, urls = await open_all(settings, exits)
             if settings.auto_migrate:
-                await migrate.upgrade(stores.db.engine)
+                for line in await migrate.up_all(stores):
+                    log.info("migrated %s", line)
             demo_users: list[dict[str, Any]] = []
             if settings.seeds_demo and not settings.is_production:
                 if not await is_seeded(stores):

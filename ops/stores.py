@@ -26,7 +26,8 @@ async def open_all(settings: Settings, exits: AsyncExitStack) -> tuple[Stores, S
 
 
 async def open_stores(settings: Settings, urls: StoreUrls, exits: AsyncExitStack) -> Stores:
-    """Each client is registered on `exits` as soon as it opens, so a failure later closes the earlier ones."""
+    """Each client is registered on `exits` as soon as it opens, so a failure later closes the earlier ones.
+    Schemas are not touched here: `ops.migrate.up_all` (the lifespan with AUTO_MIGRATE, `switchboard migrate`)."""
     db = open_database(urls.postgres)
     exits.push_async_callback(db.close)
     mongo = await open_mongo(urls.mongodb, database=settings.mongodb_database)
@@ -38,10 +39,8 @@ async def open_stores(settings: Settings, urls: StoreUrls, exits: AsyncExitStack
         database=settings.neo4j_database,
     )
     exits.push_async_callback(graph.close)
-    await graph.ensure_schema()
     vectors = open_vectors(urls.chroma, path=urls.chroma_path, embedder=MiniLMEmbedder())
     exits.push_async_callback(vectors.close)
-    await vectors.ensure_collections()
     redis = open_redis(urls.redis)
     exits.push_async_callback(redis.aclose)
     return Stores(db=db, mongo=mongo, graph=graph, vectors=vectors, redis=redis)

@@ -20,6 +20,13 @@ if TYPE_CHECKING:
 EMPTY_KEY = "Invalid graph operation on empty key"
 
 
+def _names(props: Any) -> list[str]:
+    """A property list as FalkorDB returns it: a list, or over some paths its text "[a, b]"."""
+    if isinstance(props, str):
+        return [p for p in props.strip("[]").split(", ") if p]
+    return [str(p) for p in props]
+
+
 class FalkorDBGraph(CypherGraph):
     def __init__(
         self,
@@ -92,6 +99,48 @@ class FalkorDBGraph(CypherGraph):
                 # Another process starting at the same time created it between our list and our create.
                 if "already indexed" not in str(exc):
                     raise
+
+    @round_trip("neo4j")
+    async def drop_indexes(self) -> None:
+        existing = await self._read(dialect.FALKORDB_LIST_INDEXES, {})
+        for statement in dialect.falkordb_index_drop_ddl(existing, dialect.INDEXES):
+            await self._write(statement, {})
+
+    @round_trip("neo4j")
+    async def ensure_keys(self) -> None:
+        existing = await self._read(dialect.FALKORDB_LIST_INDEXES, {})
+        have = {(str(label), prop) for label, props in existing for prop in props}
+        for label, prop in dialect.key_index_pairs():  # a unique constraint needs an index on each property
+            if (label, prop) not in have:
+                await self._write(f"CREATE INDEX FOR (n:{label}) ON (n.{prop})", {})
+        for label, props in dialect.KEYS:
+            await self._constraint("CREATE", label, props, tolerate="already exists")
+
+    @round_trip("neo4j")
+    async def drop_keys(self) -> None:
+        # FalkorDB drops a constraint only when named with its properties in its own (stored) order
+        keys = {(label, frozenset(props)) for label, props in dialect.KEYS}
+        for kind, label, props, entity in await self._read(dialect.FALKORDB_LIST_CONSTRAINTS, {}):
+            listed = tuple(_names(props))
+            if kind == "UNIQUE" and entity == "NODE" and (str(label), frozenset(listed)) in keys:
+                await self._constraint("DROP", str(label), listed, tolerate="no such constraint")
+        existing = await self._read(dialect.FALKORDB_LIST_INDEXES, {})
+        for statement in dialect.falkordb_index_drop_ddl(existing, dialect.key_index_pairs()):
+            await self._write(statement, {})
+
+    async def _constraint(self, verb: str, label: str, props: tuple[str, ...], *, tolerate: str) -> None:
+        """GRAPH.CONSTRAINT: a Redis command of FalkorDB's, not Cypher."""
+        from redis.asyncio import Redis
+
+        client = Redis(connection_pool=self._pool)
+        try:
+            await client.execute_command(
+                "GRAPH.CONSTRAINT", verb, self._graph_name, "UNIQUE", "NODE", label, "PROPERTIES", str(len(props)),
+                *props,
+            )
+        except ResponseError as exc:
+            if tolerate not in str(exc).lower():
+                raise
 
     async def close(self) -> None:
         if self._client is not None:

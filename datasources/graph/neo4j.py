@@ -6,6 +6,7 @@ FalkorDB answers Bolt as "Neo4j/5.13.0", so the server is told apart by a probe 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +16,8 @@ from neo4j.exceptions import Neo4jError
 from datasources.graph import cypher, dialect
 from datasources.graph.store import CypherGraph, Row
 from datasources.instrument import round_trip
+
+log = logging.getLogger(__name__)
 
 
 class Neo4jGraph(CypherGraph):
@@ -63,6 +66,32 @@ class Neo4jGraph(CypherGraph):
             statements = dialect.falkordb_index_ddl((str(label), props) for label, props in existing)
         for statement in statements:
             # One statement per transaction: Neo4j refuses schema and data changes in the same one.
+            await self._driver.execute_query(statement, database_=self._database)
+
+    @round_trip("neo4j")
+    async def drop_indexes(self) -> None:
+        if await self._dialect() is dialect.NEO4J:
+            statements = dialect.neo4j_index_drop_ddl()
+        else:
+            existing = await self._read(dialect.FALKORDB_LIST_INDEXES, {})
+            statements = dialect.falkordb_index_drop_ddl(existing, dialect.INDEXES)
+        for statement in statements:
+            await self._driver.execute_query(statement, database_=self._database)
+
+    @round_trip("neo4j")
+    async def ensure_keys(self) -> None:
+        if await self._dialect() is not dialect.NEO4J:
+            # FalkorDB takes constraints only as its own GRAPH.CONSTRAINT command, which Bolt cannot carry
+            log.warning("graph keys: FalkorDB over Bolt cannot create constraints; use the falkordb:// URL for them")
+            return
+        for statement in dialect.neo4j_key_ddl():
+            await self._driver.execute_query(statement, database_=self._database)
+
+    @round_trip("neo4j")
+    async def drop_keys(self) -> None:
+        if await self._dialect() is not dialect.NEO4J:
+            return
+        for statement in dialect.neo4j_key_drop_ddl():
             await self._driver.execute_query(statement, database_=self._database)
 
     async def close(self) -> None:

@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Iterator, Mapping, Sequence
 from typing import Any
 
-from datasources.graph import cypher
+from datasources.graph import cypher, dialect
 from datasources.graph.base import GraphLead, IntroductionPath, Neighbour, graph_leads
 from datasources.graph.dialect import Dialect
 from datasources.graph.paths import shortest_chain
@@ -32,7 +32,27 @@ class CypherGraph(ABC):
 
     # Plain defs returning awaitables, so a subclass may implement them with a @round_trip wrapper.
     @abstractmethod
-    def ensure_schema(self) -> Awaitable[None]: ...
+    def ensure_schema(self) -> Awaitable[None]:
+        """Creates the lookup indexes that are missing (graph migration 1)."""
+
+    @abstractmethod
+    def drop_indexes(self) -> Awaitable[None]: ...
+
+    @abstractmethod
+    def ensure_keys(self) -> Awaitable[None]:
+        """Uniqueness constraints on the MERGE keys (graph migration 2)."""
+
+    @abstractmethod
+    def drop_keys(self) -> Awaitable[None]: ...
+
+    @round_trip("neo4j")
+    async def schema_version(self) -> int:
+        rows = await self._read(dialect.SCHEMA_VERSION_READ, {})
+        return int(rows[0][0]) if rows and rows[0][0] is not None else 0
+
+    @round_trip("neo4j")
+    async def set_schema_version(self, version: int) -> None:
+        await self._write(dialect.SCHEMA_VERSION_WRITE, {"version": version})
 
     @abstractmethod
     def close(self) -> Awaitable[None]: ...

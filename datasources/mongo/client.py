@@ -21,7 +21,7 @@ class Mongo:
 
 
 async def open_mongo(url: str, *, database: str) -> Mongo:
-    """Connects and binds the Beanie documents (which creates their indexes).
+    """Connects and binds the Beanie documents.
 
     A database named in the URI's path (`mongodb://host/crm`, as the origin systems' .env files write it)
     wins over `database`.
@@ -31,7 +31,8 @@ async def open_mongo(url: str, *, database: str) -> Mongo:
         raise ValueError(f"MONGODB_URI: unsupported scheme {scheme!r} (use mongodb:// or mongodb+srv://)")
     client: AsyncMongoClient = AsyncMongoClient(url, tz_aware=True, serverSelectionTimeoutMS=5000)
     db = client.get_default_database(default=database)
-    await init_beanie(database=db, document_models=DOCUMENTS)
+    # indexes and validators are migrations' (datasources/mongo/migrations.py), not Beanie's at every start
+    await init_beanie(database=db, document_models=DOCUMENTS, skip_indexes=True)
     return Mongo(client, db.name)
 
 

@@ -24,6 +24,7 @@ from datasources.vectors.records import LeadText, VectorMatch
 
 LEADS = "leads"
 CONVERSATIONS = "conversations"
+MIGRATIONS = "switchboard_migrations"  # holds no vectors: its metadata records the applied version
 _COSINE = {"hnsw": {"space": "cosine"}}
 
 
@@ -57,28 +58,38 @@ def _matches(ids: Sequence[str], distances: Sequence[float], *, exclude: str | N
     return [VectorMatch(id=i, score=1.0 - float(d)) for i, d in zip(ids, distances, strict=True) if i != exclude]
 
 
+async def _names(client: Any) -> set[str]:
+    """Collection names; chromadb 1.x lists names, older releases list collection objects."""
+    return {getattr(c, "name", c) for c in await client.list_collections()}
+
+
 class VectorStore:
     def __init__(self, *, connect: Callable[[], Awaitable[Connection]], embedder: Embedder) -> None:
         self._connect = connect
         self._embedder = embedder
+        self._client: Connection | None = None
         self._open: _Collections | None = None
         self._lock = asyncio.Lock()
 
+    async def _connection(self) -> Connection:
+        """The open client, connecting on first use (creates no collection)."""
+        if self._client is None:
+            async with self._lock:
+                if self._client is None:
+                    self._client = await self._connect()
+        return self._client
+
     async def _collections(self) -> _Collections:
         if self._open is None:
+            connection = await self._connection()
             async with self._lock:
                 if self._open is None:
-                    connection = await self._connect()
-                    try:
-                        leads, conversations = [
-                            await connection.client.get_or_create_collection(
-                                name, configuration=_COSINE, embedding_function=None
-                            )
-                            for name in (LEADS, CONVERSATIONS)
-                        ]
-                    except BaseException:
-                        await connection.close()
-                        raise
+                    leads, conversations = [
+                        await connection.client.get_or_create_collection(
+                            name, configuration=_COSINE, embedding_function=None
+                        )
+                        for name in (LEADS, CONVERSATIONS)
+                    ]
                     self._open = _Collections(connection, leads, conversations)
         return self._open
 
@@ -91,13 +102,37 @@ class VectorStore:
         await self._collections()
 
     @round_trip("chroma")
+    async def drop_collections(self) -> None:
+        """Deletes both collections (Chroma migration 1 down): the vectors go with them."""
+        client = (await self._connection()).client
+        async with self._lock:
+            self._open = None  # the next use of a collection creates it afresh
+            for name in (LEADS, CONVERSATIONS):
+                if name in await _names(client):
+                    await client.delete_collection(name)
+
+    @round_trip("chroma")
+    async def schema_version(self) -> int:
+        ledger = await self._ledger()
+        return int((ledger.metadata or {}).get("version", 0))
+
+    @round_trip("chroma")
+    async def set_schema_version(self, version: int) -> None:
+        ledger = await self._ledger()
+        await ledger.modify(metadata={"version": version})
+
+    async def _ledger(self) -> Any:
+        client = (await self._connection()).client
+        return await client.get_or_create_collection(MIGRATIONS, embedding_function=None)
+
+    @round_trip("chroma")
     async def ping(self) -> None:
         await (await self._collections()).connection.client.heartbeat()
 
     async def close(self) -> None:
         async with self._lock:
-            if self._open is not None:
-                connection, self._open = self._open.connection, None
+            connection, self._client, self._open = self._client, None, None
+            if connection is not None:
                 await connection.close()
 
     # leads

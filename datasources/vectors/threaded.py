@@ -27,6 +27,13 @@ class ThreadedCollection:
     async def delete(self, **kwargs: Any) -> Any:
         return await asyncio.to_thread(self._collection.delete, **kwargs)
 
+    @property
+    def metadata(self) -> Any:
+        return self._collection.metadata
+
+    async def modify(self, **kwargs: Any) -> None:
+        await asyncio.to_thread(self._collection.modify, **kwargs)
+
 
 class ThreadedClient:
     def __init__(self, client: Any) -> None:
@@ -38,6 +45,12 @@ class ThreadedClient:
     async def get_or_create_collection(self, name: str, **kwargs: Any) -> ThreadedCollection:
         collection = await asyncio.to_thread(self._client.get_or_create_collection, name, **kwargs)
         return ThreadedCollection(collection)
+
+    async def list_collections(self) -> Any:
+        return await asyncio.to_thread(self._client.list_collections)
+
+    async def delete_collection(self, name: str) -> None:
+        await asyncio.to_thread(self._client.delete_collection, name)
 
     async def close(self) -> None:
         # releases the shared System's refcount; the last client for a path closes its SQLite files

@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from datasources import migrations as versioned
 from datasources.mongo import Mongo, calls, open_mongo
+from datasources.mongo import migrations as mongo_migrations
 from datasources.mongo.calls import CallLogPosition, CallLogRecord
 from datasources.mongo.documents import CallLog
 
@@ -14,6 +16,8 @@ from datasources.mongo.documents import CallLog
 @pytest.fixture(scope="session")
 async def mongo(mongo_url: str) -> AsyncIterator[Mongo]:
     store = await open_mongo(mongo_url, database="switchboard_adapter_test")
+    db = store.client[store.database]
+    await versioned.up(mongo_migrations.migrations(db), mongo_migrations.MongoLedger(db))  # the indexes
     yield store
     await store.close()
 

@@ -5,7 +5,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from datasources import migrations as versioned
 from datasources.mongo import Mongo, leads, open_mongo
+from datasources.mongo import migrations as mongo_migrations
 from datasources.mongo.errors import Conflict
 from datasources.mongo.leads import LeadFilter, LeadOrder, LeadPosition, NewLead
 
@@ -13,6 +15,8 @@ from datasources.mongo.leads import LeadFilter, LeadOrder, LeadPosition, NewLead
 @pytest.fixture(scope="session")
 async def mongo(mongo_url: str) -> AsyncIterator[Mongo]:
     store = await open_mongo(mongo_url, database="switchboard_adapter_test")
+    db = store.client[store.database]
+    await versioned.up(mongo_migrations.migrations(db), mongo_migrations.MongoLedger(db))  # the indexes
     yield store
     await store.close()
 
