@@ -97,7 +97,7 @@ def chroma_collections(env: dict[str, str]) -> set[str]:
 
     path = Path(env["SWITCHBOARD_DATA_DIR"]) / "chroma"
     client = chromadb.PersistentClient(path=str(path))
-    return {getattr(c, "name", c) for c in client.list_collections()}
+    return {str(getattr(c, "name", c)) for c in client.list_collections()}
 
 
 def test_every_store_goes_up_down_and_up_again(env: dict[str, str]) -> None:
