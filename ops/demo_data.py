@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from datasources.mongo.leads import NewLead
+from datasources.postgres.vehicles import VehiclePlanning
 
 FIRST = ["Ava", "Liam", "Noah", "Emma", "Mia", "Lucas", "Zoe", "Omar", "Priya", "Chen", "Sofia", "Mateo", "Aisha",
          "Kenji", "Nora", "Ivan", "Lena", "Diego", "Maya", "Tariq", "Elif", "Jonas", "Grace", "Ravi", "Hana", "Felix"]
@@ -54,6 +55,8 @@ class DemoStop:
     longitude: float
     window_start: datetime
     window_end: datetime
+    demand: int = 0
+    service_min: float = 0.0
 
 
 @dataclass
@@ -76,6 +79,8 @@ class DemoAccount:
     owner_indexes: list[int | None]
     referrals: list[tuple[int, int]]
     routes: list[DemoRoute]
+    # per vehicle, what the route planner needs: capacity in demand units, shift (UTC), depot
+    vehicle_planning: list[VehiclePlanning] = field(default_factory=list)
 
 
 def _phone(rng: random.Random, used: set[str]) -> str:
@@ -139,6 +144,7 @@ def _referrals(rng: random.Random, count: int) -> list[tuple[int, int]]:
 
 def _routes(rng: random.Random, lead_count: int, drivers: list[int], vehicles: int, routes: int) -> list[DemoRoute]:
     today = datetime.now(UTC).date()
+    loads = random.Random(rng.random())  # demands and service times, without disturbing the other draws
     out = []
     for i in range(routes):
         on = today + timedelta(days=i // 4)
@@ -152,7 +158,8 @@ def _routes(rng: random.Random, lead_count: int, drivers: list[int], vehicles: i
             window = start + timedelta(minutes=45 * s)
             route.stops.append(
                 DemoStop(rng.randrange(lead_count), f"{rng.randint(1, 999)} {rng.choice(LAST)} St, New York, NY",
-                         round(lat, 6), round(lng, 6), window, window + timedelta(hours=1))
+                         round(lat, 6), round(lng, 6), window, window + timedelta(hours=1),
+                         demand=loads.randint(1, 10), service_min=float(loads.choice([5, 10, 15])))
             )
         out.append(route)
     return out
@@ -171,8 +178,11 @@ def demo_account(name: str, slug: str, *, leads: int, routes: int, seed: int) ->
     drivers = [i for i, u in enumerate(users) if u.role == "driver"]
     vehicles = [(f"{slug[:3].upper()}-{100 + i}", f"Van {i + 1}", "van" if i % 3 else "truck", 1200.0 + 300 * i)
                 for i in range(6)]
+    # the routes of a day carry at most 8 stops of at most 10 units: any two vans take a day's stops
+    planning = [VehiclePlanning(capacity=40 + 10 * i, shift_start=time(7), shift_end=time(19),
+                                depot_latitude=CENTER[0], depot_longitude=CENTER[1]) for i in range(len(vehicles))]
     lead_list, owners = _leads(rng, leads, agents)
     return DemoAccount(
         name, slug, users, vehicles, lead_list, owners, _referrals(rng, leads),
-        _routes(rng, leads, drivers, len(vehicles), routes) if leads else [],
+        _routes(rng, leads, drivers, len(vehicles), routes) if leads else [], planning,
     )

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
+
+from resolvers.ids import encode
 
 ASSETS_DIR = Path(__file__).resolve().parent / "static" / "graphiql"
 ASSETS_PATH = "/graphiql"
@@ -126,6 +129,51 @@ mutation Start($leadId: ID!) {
 """,
     ),
 ]
+
+# the demo account's vans (its vehicles are made first, so their keys are 1-6 in a fresh store) and today's
+# demo routes: "Optimise a demo day" plans them at once
+DEMO_VANS = [encode("Vehicle", key) for key in range(1, 7)]
+EXAMPLES.append(Example(
+    "Optimise a demo day",
+    """# Plans every pending stop of today's demo routes over the demo vans (sign in as the
+# owner, a manager or the dispatcher). It answers at once with a QUEUED job; copy its id
+# into "Follow and apply a plan". Each stop has a demand and a time window, each van a
+# capacity, a shift and a depot; the result says which stops could not be placed and why.
+mutation Optimise($date: Date!, $vehicleIds: [ID!]!) {
+  optimizeRoutes(input: {date: $date, vehicleIds: $vehicleIds, unplannedForDate: true,
+                         timeLimitSeconds: 5, objective: HIERARCHICAL}) {
+    __typename
+    ... on OptimizationJobPayload { job { id status } }
+    ... on UserError { message }
+  }
+}
+""",
+    json.dumps({"date": datetime.now(UTC).date().isoformat(), "vehicleIds": DEMO_VANS}),
+))
+EXAMPLES.append(Example(
+    "Follow and apply a plan",
+    """# Run Progress first: the best objective so far, then the result (routes, ETAs,
+# unassigned stops). Then ApplyPlan writes it in one transaction; it is refused if a
+# stop or vehicle changed since the job read them.
+subscription Progress($jobId: ID!) {
+  optimizationProgress(jobId: $jobId) {
+    type
+    job { status progress bestObjective
+          result { feasible vehiclesUsed distanceKm unassigned { stopId reason }
+                   routes { vehicle { plate } distanceKm etas stops { address timeWindow { start end } } } } }
+  }
+}
+
+mutation ApplyPlan($jobId: ID!) {
+  applyPlan(jobId: $jobId) {
+    __typename
+    ... on ApplyPlanPayload { routes { number optimized distanceKm durationMin stops { sequence eta } } }
+    ... on UserError { message }
+  }
+}
+""",
+    '{"jobId": ""}',
+))
 
 DEMO_USER_FIELDS = ("email", "password", "role", "account")
 

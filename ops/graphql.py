@@ -130,7 +130,8 @@ class GraphQLApp(GraphQL):
         voice = request.state.voice
         context = build_context(
             stores, None, max_page_size=self.settings.max_page_size, auth=self.auth, calls=voice.service,
-            events=voice.broker, projection=request.state.projection,
+            events=voice.broker, projection=request.state.projection, planner=request.state.fleet.planner,
+            fleet=request.state.fleet.live,
         )
         if isinstance(request, WebSocket):
             return context  # authenticated by connection_init (on_ws_connect)

@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 from datasources.stores import Stores
 from ops import migrate, reconcile
 from ops.demo_users import credentials_path, describe, read_credentials, write_credentials
+from ops.fleet import Fleet, open_fleet
 from ops.projector import Projector
 from ops.seed import is_seeded, seed_demo
 from ops.settings import Settings
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 class State(TypedDict):
     stores: Stores
     voice: Voice
+    fleet: Fleet
     projection: Projection
     # the demo users GraphiQL offers to sign in as (development only)
     demo_users: list[dict[str, Any]]
@@ -62,9 +64,10 @@ def lifespan(settings: Settings) -> Lifespan:
             projector.start()
             exits.push_async_callback(projector.close)  # stopped before the stores close
             voice = await open_voice(settings, stores, urls.redis, exits)
+            fleet = await open_fleet(settings, stores, urls.redis, exits)
             if settings.reconcile_interval is not None:
                 exits.push_async_callback(reconcile.schedule(stores, every=settings.reconcile_interval))
-            yield {"stores": stores, "voice": voice, "projection": projection, "demo_users": demo_users,
+            yield {"stores": stores, "voice": voice, "fleet": fleet, "projection": projection, "demo_users": demo_users,
                    "started": time.monotonic()}
 
     return run

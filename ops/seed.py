@@ -63,8 +63,8 @@ async def seed_account(
         ))
         credentials.append(DemoCredential(demo.slug, u.email, password, u.role))
     fleet = [
-        await vehicles.create_vehicle(stores.db, account_id=a, plate=p, name=n, kind=k, capacity_kg=c)
-        for p, n, k, c in demo.vehicles
+        await vehicles.create_vehicle(stores.db, account_id=a, plate=p, name=n, kind=k, capacity_kg=c, planning=plan)
+        for (p, n, k, c), plan in zip(demo.vehicles, demo.vehicle_planning, strict=True)
     ]
     for lead, owner in zip(demo.leads, demo.owner_indexes, strict=True):
         lead.owner_id = users[owner].id if owner is not None else None
@@ -96,7 +96,7 @@ async def seed_account(
             vehicle_id=fleet[route.vehicle_index].id if route.vehicle_index is not None else None,
             stops=[
                 NewStop(s.address, s.latitude, s.longitude, "visit", created[s.lead_index].id, s.window_start,
-                        s.window_end)
+                        s.window_end, s.demand, s.service_min)
                 for s in route.stops
             ],
         )

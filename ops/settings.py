@@ -109,6 +109,14 @@ class Settings(BaseSettings):
     # how often the server compares Chroma and the graph with MongoDB (the check only); unset: never
     reconcile_interval: Duration | None = Field(None, alias="RECONCILE_INTERVAL")
 
+    # Route planner: solver processes (each solve holds one core for its time limit), the solver, the road
+    # network (empty: haversine with a road factor), and how long a job's state stays in Redis
+    solver_workers: int = Field(1, alias="SOLVER_WORKERS", ge=1, le=64,
+                                description="processes solving optimisation jobs; more jobs wait QUEUED")
+    solver: str = Field("pyvrp", alias="SOLVER", description="pyvrp, ortools, vroom or nearest")
+    osrm_url: str = Field("", alias="OSRM_URL", description="an OSRM server for road travel matrices")
+    job_ttl: Duration = Field(timedelta(hours=24), alias="JOB_TTL", description="optimisation jobs kept in Redis")
+
     # GraphQL
     max_page_size: int = Field(100, alias="MAX_PAGE_SIZE", ge=1)
     debug_stats: bool = Field(False, alias="SWITCHBOARD_DEBUG_STATS")

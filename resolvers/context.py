@@ -8,6 +8,7 @@ from datasources.calls.broker import StreamBroker
 from datasources.instrument import StoreStats
 from datasources.stores import Stores
 from resolvers.calls.port import CallControl
+from resolvers.fleet.port import FleetControl, PlannerControl
 from resolvers.identity.config import AuthConfig
 from resolvers.leads.projector import Projection
 from resolvers.loaders import Loaders
@@ -41,6 +42,9 @@ class RequestContext:
     release: Callable[[], None] = lambda: None
     # lead id -> fields of it this operation answered from Chroma or the graph while they lag behind MongoDB
     lagging: dict[str, list[str]] = field(default_factory=dict)
+    # the route planner and the live fleet (fleet/), plugged in by ops like `calls`
+    planner: PlannerControl | None = None
+    fleet: FleetControl | None = None
     _loaders: Loaders | None = None
 
     @property
@@ -80,6 +84,8 @@ def build_context(
     calls: CallControl | None = None,
     events: StreamBroker | None = None,
     projection: Projection | None = None,
+    planner: PlannerControl | None = None,
+    fleet: FleetControl | None = None,
 ) -> RequestContext:
     return RequestContext(stores, principal, max_page_size, auth or AuthConfig(), calls, events,
-                          projection or Projection())
+                          projection or Projection(), planner=planner, fleet=fleet)

@@ -33,6 +33,8 @@ from graphql import (
     visit,
 )
 
+from resolvers.fleet.optimize_routes import MAX_VEHICLES
+from resolvers.fleet.vehicles_near import LIMIT as NEAR_LIMIT
 from resolvers.graph.introduction_path import MAX_HOPS
 
 # points per call to each store (datasources.instrument.STORES names), from bench/store_latency.py
@@ -82,6 +84,16 @@ FIELDS: dict[tuple[str, str], tuple[Touch, ...]] = {
     ("Query", "activeCalls"): (REDIS, REDIS),
     ("Subscription", "callUpdates"): (REDIS,),
     ("Subscription", "liveCalls"): (REDIS,),
+    ("Query", "job"): (REDIS,),
+    ("Query", "vehiclesNear"): (REDIS, REDIS, PG),  # GEO search, last-seen hash, the driver's row scope
+    ("Subscription", "routeUpdates"): (PG, REDIS),
+    ("Subscription", "optimizationProgress"): (REDIS,),
+    ("VehiclePosition", "route"): (PG,),
+    ("VehiclePosition", "vehicle"): (PG,),
+    ("RouteEvent", "stop"): (PG,),
+    ("RouteEvent", "route"): (PG,),
+    ("PlannedRoute", "vehicle"): (PG,),
+    ("PlannedRoute", "stops"): (PG,),
     ("Lead", "owner"): (PG,),
     ("Lead", "account"): (PG,),
     ("Lead", "referredBy"): (GRAPH, MONGO),
@@ -110,6 +122,10 @@ ARGUMENT_CAPS: dict[tuple[str, str, str], int] = {
 # lists without `first`: how many objects they count as, given their (capped) arguments
 LIST_CAPS: dict[tuple[str, str], Callable[[Mapping[str, int]], int]] = {
     ("Route", "stops"): lambda args: STOPS_PER_ROUTE,
+    ("PlannedRoute", "stops"): lambda args: STOPS_PER_ROUTE,
+    ("Query", "vehiclesNear"): lambda args: NEAR_LIMIT,
+    ("OptimizationResult", "routes"): lambda args: MAX_VEHICLES,
+    ("ApplyPlanPayload", "routes"): lambda args: MAX_VEHICLES,
     ("Lead", "stops"): lambda args: STOPS_PER_LEAD,
     ("Lead", "referrals"): lambda args: REFERRALS_PER_HOP * args.get("depth", MAX_REFERRAL_DEPTH),
     ("Lead", "colleagues"): lambda args: COLLEAGUES,

@@ -12,11 +12,12 @@ from schema.accounts.queries import AccountQueries
 from schema.accounts.types import Account, User
 from schema.calls.mutations import CallMutations
 from schema.calls.queries import CallQueries
-from schema.calls.subscriptions import Subscription
+from schema.calls.subscriptions import CallSubscriptions
 from schema.calls.types import Call
 from schema.context import Info
 from schema.fleet.mutations import FleetMutations
 from schema.fleet.queries import FleetQueries
+from schema.fleet.subscriptions import FleetSubscriptions
 from schema.fleet.types import Route, Stop, Vehicle
 from schema.graph.mutations import GraphMutations
 from schema.graph.queries import GraphQueries
@@ -44,6 +45,11 @@ class Query(AccountQueries, LeadQueries, FleetQueries, GraphQueries, CallQueries
 
 @strawberry.type
 class Mutation(IdentityMutations, LeadMutations, GraphMutations, FleetMutations, CallMutations):
+    pass
+
+
+@strawberry.type
+class Subscription(CallSubscriptions, FleetSubscriptions):
     pass
 
 

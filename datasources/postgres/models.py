@@ -3,7 +3,7 @@ invitations, vehicles, routes and stops."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from sqlalchemy import (
     BigInteger,
@@ -16,6 +16,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Time,
     UniqueConstraint,
     func,
     text,
@@ -118,6 +119,14 @@ class Vehicle(Base):
     kind: Mapped[str] = mapped_column(String(20), default="van")
     capacity_kg: Mapped[float] = mapped_column(Float, default=1000.0)
     status: Mapped[str] = mapped_column(String(20), default="available")
+    # planning: units of demand it carries, its daily shift (UTC), and where it starts and ends (None: see README)
+    capacity: Mapped[int] = mapped_column(Integer, default=100, server_default="100")
+    shift_start: Mapped[time] = mapped_column(Time, default=time(8), server_default="08:00")
+    shift_end: Mapped[time] = mapped_column(Time, default=time(18), server_default="18:00")
+    depot_latitude: Mapped[float | None] = mapped_column(Float)
+    depot_longitude: Mapped[float | None] = mapped_column(Float)
+    end_latitude: Mapped[float | None] = mapped_column(Float)
+    end_longitude: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -139,6 +148,9 @@ class Route(Base):
     distance_km: Mapped[float | None] = mapped_column(Float)
     duration_min: Mapped[float | None] = mapped_column(Float)
     optimized: Mapped[bool] = mapped_column(Boolean, default=False)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    plan_job: Mapped[str | None] = mapped_column(String(40))  # the optimisation job whose plan was applied
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     stops: Mapped[list[Stop]] = relationship(back_populates="route", lazy="raise", order_by="Stop.sequence")
@@ -168,5 +180,10 @@ class Stop(Base):
     status: Mapped[str] = mapped_column(String(20), default="pending")
     lead_id: Mapped[str | None] = mapped_column(String(24))
     arrived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    demand: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    service_min: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    failure_reason: Mapped[str | None] = mapped_column(String(300))
+    proof_note: Mapped[str | None] = mapped_column(String(1000))
 
     route: Mapped[Route] = relationship(back_populates="stops", lazy="raise")

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +35,13 @@ class VehicleRecord:
     capacity_kg: float
     status: str
     created_at: datetime
+    capacity: int = 100
+    shift_start: time = time(8)
+    shift_end: time = time(18)
+    depot_latitude: float | None = None
+    depot_longitude: float | None = None
+    end_latitude: float | None = None
+    end_longitude: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +58,9 @@ class RouteRecord:
     duration_min: float | None
     optimized: bool
     created_at: datetime
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    plan_job: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +79,11 @@ class StopRecord:
     status: str
     lead_id: str | None
     arrived_at: datetime | None
+    demand: int = 0
+    service_min: float = 0.0
+    completed_at: datetime | None = None
+    failure_reason: str | None = None
+    proof_note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,12 +25,15 @@ class NewStop:
     lead_id: str | None = None
     window_start: datetime | None = None
     window_end: datetime | None = None
+    demand: int = 0
+    service_min: float = 0.0
 
 
 def route_record(row: Route) -> RouteRecord:
     return RouteRecord(
         row.id, row.account_id, row.number, row.name, row.status, row.date, row.driver_id, row.vehicle_id,
-        row.distance_km, row.duration_min, row.optimized, row.created_at,
+        row.distance_km, row.duration_min, row.optimized, row.created_at, row.started_at, row.completed_at,
+        row.plan_job,
     )
 
 
@@ -97,7 +100,8 @@ async def create_route(
                 Stop(
                     account_id=account_id, route_id=row.id, sequence=i, kind=s.kind, address=s.address,
                     latitude=s.latitude, longitude=s.longitude, lead_id=s.lead_id,
-                    window_start=s.window_start, window_end=s.window_end,
+                    window_start=s.window_start, window_end=s.window_end, demand=s.demand,
+                    service_min=s.service_min,
                 )
                 for i, s in enumerate(stops, start=1)
             )
@@ -141,7 +145,8 @@ async def add_stop(db: Database, *, account_id: int, route_id: int, stop: NewSto
             Stop(
                 account_id=account_id, route_id=row.id, sequence=(last or 0) + 1, kind=stop.kind,
                 address=stop.address, latitude=stop.latitude, longitude=stop.longitude, lead_id=stop.lead_id,
-                window_start=stop.window_start, window_end=stop.window_end,
+                window_start=stop.window_start, window_end=stop.window_end, demand=stop.demand,
+                service_min=stop.service_min,
             )
         )
         # A new stop invalidates any earlier optimisation.

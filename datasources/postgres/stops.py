@@ -19,7 +19,8 @@ STOP_STATUSES = ("pending", "en_route", "arrived", "completed", "skipped", "fail
 def stop_record(row: Stop) -> StopRecord:
     return StopRecord(
         row.id, row.account_id, row.route_id, row.sequence, row.kind, row.address, row.latitude, row.longitude,
-        row.window_start, row.window_end, row.eta, row.status, row.lead_id, row.arrived_at,
+        row.window_start, row.window_end, row.eta, row.status, row.lead_id, row.arrived_at, row.demand,
+        row.service_min, row.completed_at, row.failure_reason, row.proof_note,
     )
 
 

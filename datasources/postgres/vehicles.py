@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import time
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -13,9 +15,24 @@ from datasources.postgres.models import Vehicle
 from datasources.postgres.records import VehicleRecord
 
 
+@dataclass(frozen=True)
+class VehiclePlanning:
+    """What the route planner needs of a vehicle: capacity in demand units, a daily shift (UTC) and its depot."""
+
+    capacity: int = 100
+    shift_start: time = time(8)
+    shift_end: time = time(18)
+    depot_latitude: float | None = None
+    depot_longitude: float | None = None
+    end_latitude: float | None = None
+    end_longitude: float | None = None
+
+
 def vehicle_record(row: Vehicle) -> VehicleRecord:
     return VehicleRecord(
-        row.id, row.account_id, row.plate, row.name, row.kind, row.capacity_kg, row.status, row.created_at
+        row.id, row.account_id, row.plate, row.name, row.kind, row.capacity_kg, row.status, row.created_at,
+        row.capacity, row.shift_start, row.shift_end, row.depot_latitude, row.depot_longitude, row.end_latitude,
+        row.end_longitude,
     )
 
 
@@ -39,11 +56,23 @@ async def list_vehicles(
 
 @round_trip("postgresql")
 async def create_vehicle(
-    db: Database, *, account_id: int, plate: str, name: str, kind: str, capacity_kg: float
+    db: Database,
+    *,
+    account_id: int,
+    plate: str,
+    name: str,
+    kind: str,
+    capacity_kg: float,
+    planning: VehiclePlanning | None = None,
 ) -> VehicleRecord:
+    p = planning or VehiclePlanning()
     try:
         async with db.sessions.begin() as session:
-            row = Vehicle(account_id=account_id, plate=plate, name=name, kind=kind, capacity_kg=capacity_kg)
+            row = Vehicle(
+                account_id=account_id, plate=plate, name=name, kind=kind, capacity_kg=capacity_kg, capacity=p.capacity,
+                shift_start=p.shift_start, shift_end=p.shift_end, depot_latitude=p.depot_latitude,
+                depot_longitude=p.depot_longitude, end_latitude=p.end_latitude, end_longitude=p.end_longitude,
+            )
             session.add(row)
             await session.flush()
             await session.refresh(row)

@@ -103,3 +103,27 @@ def account_of_channel(channel: str) -> int | None:
     if len(parts) == 4 and parts[0] == PREFIX and parts[1] == "acct" and parts[3] == "notify" and parts[2].isdigit():
         return int(parts[2])
     return None
+
+
+def optimization_job(account_id: int, job_id: str) -> str:
+    """A route-optimisation job's state: a hash, expiring `JOB_TTL` after its last change."""
+    return f"{PREFIX}:acct:{account_id}:job:{job_id}"
+
+
+def optimization_stream(account_id: int, job_id: str) -> str:
+    return f"{PREFIX}:acct:{account_id}:job:{job_id}:events"
+
+
+def route_stream(account_id: int, route_id: int) -> str:
+    """A route's live events (positions, stop changes, ETAs), capped."""
+    return f"{PREFIX}:acct:{account_id}:route:{route_id}:events"
+
+
+def fleet_positions(account_id: int) -> str:
+    """A GEO set of the account's vehicles' last positions (member `vehicle:<id>` or `route:<id>`)."""
+    return f"{PREFIX}:acct:{account_id}:fleet:positions"
+
+
+def fleet_seen(account_id: int) -> str:
+    """A hash: position member -> JSON of its route, time and coordinates."""
+    return f"{PREFIX}:acct:{account_id}:fleet:seen"

@@ -7,24 +7,21 @@ fresh rows (new loaders per event), and an agent sees only the calls of the lead
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from graphql import GraphQLError
 
-from datasources.calls.broker import CursorExpired, Entry, Overflow, valid_cursor
+from datasources.calls.broker import CursorExpired, Overflow, valid_cursor
 from datasources.calls.codec import load_call
 from datasources.calls.model import Call
 from datasources.redis import keys
 from resolvers.context import RequestContext
 from resolvers.errors import InputError
-from resolvers.identity.sessions import session_ended
 from resolvers.ids import decode_as
-from resolvers.permissions import Unauthenticated
+from resolvers.streams import while_session_stands
 
 log = logging.getLogger(__name__)
 
@@ -37,45 +34,13 @@ class CallUpdate:
     call: Call
 
 
-async def _while_session_stands(ctx: RequestContext, source: AsyncIterator[Entry]) -> AsyncIterator[Entry]:
-    """Passes `source` on until the caller's credential stops standing, then raises why."""
-    principal, every = ctx.caller, ctx.auth.session_recheck.total_seconds()
-    pending: asyncio.Future[Entry] | None = None
-    try:
-        while True:
-            if pending is None:
-                pending = asyncio.ensure_future(anext(source))
-            wait = every
-            if principal.expires_at is not None:
-                wait = min(wait, max((principal.expires_at - datetime.now(UTC)).total_seconds(), 0.0))
-            done, _ = await asyncio.wait({pending}, timeout=wait)
-            if pending in done:
-                try:
-                    entry = pending.result()
-                except StopAsyncIteration:
-                    return
-                pending = None
-                yield entry
-                continue
-            reason = await session_ended(ctx.stores, ctx.auth, principal)
-            if reason is not None:
-                raise Unauthenticated(f"the subscription has ended: {reason}")
-    finally:
-        if pending is not None:
-            pending.cancel()
-            with contextlib.suppress(BaseException):
-                await pending
-        with contextlib.suppress(RuntimeError):
-            await source.aclose()  # type: ignore[attr-defined]
-
-
 async def _follow(ctx: RequestContext, stream_key: str, after: str | None) -> AsyncIterator[CallUpdate]:
     if after is not None and not valid_cursor(after):
         raise InputError("after", f"{after!r} is not a cursor of this subscription")
     if ctx.events is None:
         raise GraphQLError("live calls are not configured on this server")
     try:
-        async for entry in _while_session_stands(ctx, ctx.events.subscribe(ctx.account_id, stream_key, after)):
+        async for entry in while_session_stands(ctx, ctx.events.subscribe(ctx.account_id, stream_key, after)):
             event = entry.event
             try:
                 call = load_call(event["call"])

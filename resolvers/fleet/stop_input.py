@@ -26,6 +26,10 @@ async def check_stops(ctx: RequestContext, stops: list[NewStop], *, field: str) 
             return Failure.invalid(f"{at}.longitude", "must be between -180 and 180")
         if s.kind not in STOP_KINDS:
             return Failure.invalid(f"{at}.kind", f"must be one of {', '.join(STOP_KINDS)}")
+        if not 0 <= s.demand <= 1_000_000:
+            return Failure.invalid(f"{at}.demand", "must be between 0 and 1000000")
+        if not 0 <= s.service_min <= 24 * 60:
+            return Failure.invalid(f"{at}.serviceMinutes", "must be between 0 and 1440")
         if s.window_start and s.window_end and s.window_end <= s.window_start:
             return Failure.invalid(f"{at}.windowEnd", "must be after windowStart")
         lead_key = decode_as(s.lead_id, "Lead", field=f"{at}.leadId") if s.lead_id else None

@@ -12,7 +12,7 @@ from schema.permissions import can
 
 
 @strawberry.type
-class Subscription:
+class CallSubscriptions:
     @strawberry.subscription(
         description="Events of one call; with `after`, first every event after that cursor.",
         extensions=can(Action.read_calls),

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 
@@ -62,6 +62,10 @@ class TimeWindow:
     end: datetime | None
 
 
+def _location(latitude: float | None, longitude: float | None) -> Location | None:
+    return None if latitude is None or longitude is None else Location(latitude=latitude, longitude=longitude)
+
+
 @strawberry.type(description="A vehicle of the fleet (PostgreSQL).")
 class Vehicle(Node):
     id: strawberry.ID
@@ -71,12 +75,21 @@ class Vehicle(Node):
     capacity_kg: float
     status: str
     created_at: datetime
+    capacity: int = strawberry.field(description="Units of stop demand it carries (the planner's capacity).")
+    shift_start: time = strawberry.field(description="When its daily shift starts (UTC).")
+    shift_end: time = strawberry.field(description="When its daily shift ends (UTC).")
+    depot: Location | None = strawberry.field(description="Where it starts; none: the planner uses the stops' "
+                                                          "centroid.")
+    end_location: Location | None = strawberry.field(description="Where it ends; none: back at its depot.")
 
     @classmethod
     def from_record(cls, r: VehicleRecord) -> Vehicle:
         return cls(
             id=strawberry.ID(encode("Vehicle", r.id)), plate=r.plate, name=r.name, kind=VehicleKind(r.kind),
-            capacity_kg=r.capacity_kg, status=r.status, created_at=r.created_at,
+            capacity_kg=r.capacity_kg, status=r.status, created_at=r.created_at, capacity=r.capacity,
+            shift_start=r.shift_start, shift_end=r.shift_end,
+            depot=_location(r.depot_latitude, r.depot_longitude), end_location=_location(r.end_latitude,
+                                                                                           r.end_longitude),
         )
 
 
@@ -91,6 +104,8 @@ class Route(Node):
     duration_min: float | None
     optimized: bool
     created_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
     record: strawberry.Private[RouteRecord]
 
     @classmethod
@@ -98,7 +113,7 @@ class Route(Node):
         return cls(
             id=strawberry.ID(encode("Route", r.id)), number=r.number, name=r.name, status=RouteStatus(r.status),
             date=r.date, distance_km=r.distance_km, duration_min=r.duration_min, optimized=r.optimized,
-            created_at=r.created_at, record=r,
+            created_at=r.created_at, started_at=r.started_at, completed_at=r.completed_at, record=r,
         )
 
     @strawberry.field
@@ -132,6 +147,11 @@ class Stop(Node):
     eta: datetime | None
     status: StopStatus
     arrived_at: datetime | None
+    demand: int = strawberry.field(description="Units it takes of the vehicle's capacity.")
+    service_minutes: float = strawberry.field(description="Time spent at the stop.")
+    completed_at: datetime | None = strawberry.field(description="When it was completed or failed.")
+    failure_reason: str | None
+    proof_note: str | None
     record: strawberry.Private[StopRecord]
 
     @classmethod
@@ -140,7 +160,8 @@ class Stop(Node):
             id=strawberry.ID(encode("Stop", r.id)), sequence=r.sequence, kind=StopKind(r.kind), address=r.address,
             location=Location(latitude=r.latitude, longitude=r.longitude),
             time_window=TimeWindow(start=r.window_start, end=r.window_end), eta=r.eta,
-            status=StopStatus(r.status), arrived_at=r.arrived_at, record=r,
+            status=StopStatus(r.status), arrived_at=r.arrived_at, demand=r.demand, service_minutes=r.service_min,
+            completed_at=r.completed_at, failure_reason=r.failure_reason, proof_note=r.proof_note, record=r,
         )
 
     @strawberry.field

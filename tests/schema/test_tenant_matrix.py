@@ -166,6 +166,7 @@ class World:
     acme_route: str
     acme_stop: str
     acme_twin: str
+    acme_vehicle: str
     owners: dict[str, int | None] = field(default_factory=dict)  # global id -> account id (None: nothing)
 
 
@@ -373,6 +374,11 @@ async def world(app_server: AppServer, store_env: dict[str, str], demo_users: li
                               "leadId": acme_leads[0]}]},
         )
         acme_route = route["createRoute"]["route"]
+        van = await api.data(
+            a, "mutation($input: CreateVehicleInput!) { createVehicle(input: $input) { __typename "
+               "... on VehiclePayload { vehicle { id } } } }",
+            input={"plate": f"TM{uuid.uuid4().hex[:8].upper()}", "name": "Scratch van"},
+        )
         acme_id = int(decode((await api.data(a, "{ account { id } }"))["account"]["id"])[1])
         assert acme_id != globex_id
         yield World(
@@ -380,7 +386,7 @@ async def world(app_server: AppServer, store_env: dict[str, str], demo_users: li
             callers={"owner": a, "agent": token[("acme", "agent")]}, globex=globex, fingerprints=fingerprints,
             globex_call=call_id, globex_users=[u["id"] for u in users], acme_lead=acme_leads[0],
             acme_lead2=acme_leads[1], acme_route=acme_route["id"], acme_twin=twin,
-            acme_stop=acme_route["stops"][0]["id"],
+            acme_stop=acme_route["stops"][0]["id"], acme_vehicle=van["createVehicle"]["vehicle"]["id"],
         )
 
 
@@ -394,6 +400,8 @@ CALL_P = "... on CallPayload { call { id state } }"
 LINK_P = "... on LinkPayload { referrer { id } referred { id } }"
 USER_P = "... on UserPayload { user { id email role active } }"
 KEY_P = "... on ApiKeyPayload { apiKey { id revokedAt } }"
+JOB_P = "... on OptimizationJobPayload { job { id status } }"
+PLAN_P = "... on ApplyPlanPayload { routes { id stops { id } } }"
 STOP_IN = {"address": "9 Nowhere Rd", "latitude": 1.0, "longitude": 2.0}
 
 
@@ -444,6 +452,7 @@ SLOTS = [
          lambda w, i: {"a": i, "b": w.globex["Lead"][-1] if i != w.globex["Lead"][-1] else w.globex["Lead"][0]}),
     Slot("call.id", "call", "Call", "query($id: ID!) { call(id: $id) { id state lead { id } } }",
          lambda w, i: {"id": i}),
+    Slot("job.id", "job", "*", "query($id: ID!) { job(id: $id) { id status } }", lambda w, i: {"id": i}),
     Slot("node.id", "node", "*", "query($id: ID!) { node(id: $id) { __typename id } }", lambda w, i: {"id": i}),
     # mutations: leads
     Slot("createLead.input.ownerId", "createLead", "User",
@@ -507,6 +516,27 @@ SLOTS = [
          lambda w, i: {"r": w.acme_route, "id": i}, True),
     Slot("updateStopStatus.stopId", "updateStopStatus", "Stop",
          m("updateStopStatus", "$id: ID!", "stopId: $id, status: FAILED", STOP_P), lambda w, i: {"id": i}, True),
+    # mutations: the route planner and the live fleet (a job id is no global id: any string finds nothing)
+    Slot("optimizeRoutes.input.vehicleIds", "optimizeRoutes", "Vehicle",
+         m("optimizeRoutes", "$input: OptimizeRoutesInput!", "input: $input", JOB_P),
+         lambda w, i: {"input": {"date": "2026-12-01", "vehicleIds": [i], "unplannedForDate": True,
+                                 "timeLimitSeconds": 1}}, True),
+    Slot("optimizeRoutes.input.stopIds", "optimizeRoutes", "Stop",
+         m("optimizeRoutes", "$input: OptimizeRoutesInput!", "input: $input", JOB_P),
+         lambda w, i: {"input": {"date": "2026-12-01", "vehicleIds": [w.acme_vehicle], "stopIds": [i],
+                                 "timeLimitSeconds": 1}}, True),
+    Slot("applyPlan.jobId", "applyPlan", "*", m("applyPlan", "$id: ID!", "jobId: $id", PLAN_P),
+         lambda w, i: {"id": i}, True),
+    Slot("startRoute.routeId", "startRoute", "Route", m("startRoute", "$id: ID!", "routeId: $id", ROUTE_P),
+         lambda w, i: {"id": i}, True),
+    Slot("arriveAtStop.stopId", "arriveAtStop", "Stop", m("arriveAtStop", "$id: ID!", "stopId: $id", STOP_P),
+         lambda w, i: {"id": i}, True),
+    Slot("completeStop.stopId", "completeStop", "Stop", m("completeStop", "$id: ID!", "stopId: $id", STOP_P),
+         lambda w, i: {"id": i}, True),
+    Slot("failStop.stopId", "failStop", "Stop", m("failStop", "$id: ID!", 'stopId: $id, reason: "x"', STOP_P),
+         lambda w, i: {"id": i}, True),
+    Slot("reportPosition.routeId", "reportPosition", "Route",
+         m("reportPosition", "$id: ID!", "routeId: $id, lat: 1.0, lon: 2.0", ROUTE_P), lambda w, i: {"id": i}, True),
     # mutations: calls
     Slot("startCall.leadId", "startCall", "Lead", m("startCall", "$id: ID!", "leadId: $id", CALL_P),
          lambda w, i: {"id": i}, True),
@@ -727,6 +757,10 @@ async def test_tenant_matrix_over_http(world: World, capsys: pytest.CaptureFixtu
 UPDATES = "subscription($id: ID!, $after: String) { callUpdates(callId: $id, after: $after) { cursor type " \
           "call { id state live lead { id phone } } } }"
 LIVE = "subscription($after: String) { liveCalls(after: $after) { cursor type call { id state lead { id phone } } } }"
+ROUTE_UPDATES = "subscription($id: ID!, $after: String) { routeUpdates(routeId: $id, after: $after) { cursor type " \
+                "stop { id } route { id } } }"
+PROGRESS = "subscription($id: ID!) { optimizationProgress(jobId: $id) { cursor type job { id status } } }"
+ARGUMENT = {"callUpdates": "callId", "routeUpdates": "routeId", "optimizationProgress": "jobId"}
 
 
 SUBSCRIPTIONS_PER_SOCKET = 15
@@ -759,6 +793,10 @@ async def test_tenant_matrix_over_websocket(world: World, capsys: pytest.Capture
         world.owners = await owners_of(world, {gid for s in SLOTS for _, gid in candidates(world, s)})
     call_slot = Slot("callUpdates.callId", "callUpdates", "Call", UPDATES, lambda w, i: {"id": i})
     ids = candidates(world, call_slot)
+    route_ids = candidates(world, Slot("routeUpdates.routeId", "routeUpdates", "Route", ROUTE_UPDATES,
+                                       lambda w, i: {"id": i}))
+    # a job id is no global id: globex's ids of any type, and a well-formed job id nobody made
+    job_ids = [("globex", world.globex["Route"][0]), ("globex", world.globex["Call"][0]), ("forged", "0" * 32)]
     key = load_private_key((Path(world.env["SWITCHBOARD_DATA_DIR"]) / DEV_KEY_FILE).read_text())
     watches: list[Watch] = []
     control_updates = Watch("globex", "callUpdates", "control", world.globex_call)
@@ -788,6 +826,11 @@ async def test_tenant_matrix_over_websocket(world: World, capsys: pytest.Capture
                 plan.append((w, UPDATES, {"id": gid, "after": after}))
         for after in (None, "0"):
             plan.append((Watch(caller, "liveCalls", "replay" if after else "list", ""), LIVE, {"after": after}))
+        for kind, gid in route_ids:
+            w = Watch(caller, "routeUpdates", kind + " replay", gid)
+            plan.append((w, ROUTE_UPDATES, {"id": gid, "after": "0"}))
+        for kind, gid in job_ids:
+            plan.append((Watch(caller, "optimizationProgress", kind, gid), PROGRESS, {"id": gid}))
         watches += [w for w, _, _ in plan]
         # the server allows WS_MAX_SUBSCRIPTIONS (20) per connection and WS_MAX_CONNECTIONS (10) per principal
         for n in range(0, len(plan), SUBSCRIPTIONS_PER_SOCKET):
@@ -829,7 +872,7 @@ async def test_tenant_matrix_over_websocket(world: World, capsys: pytest.Capture
 
     attempts = []
     for w in watches:
-        a = Attempt(w.caller, w.root, f"{w.root}.callId" if w.id else w.root, w.kind, w.id)
+        a = Attempt(w.caller, w.root, f"{w.root}.{ARGUMENT[w.root]}" if w.id else w.root, w.kind, w.id)
         leaked = [e for e in w.events if world.fingerprints.intersection(strings(e))]
         odd_errors = [e for e in w.errors if not (
             isinstance(e, list) and all((x.get("extensions") or {}).get("code") in ("FORBIDDEN", "BAD_USER_INPUT")
@@ -837,7 +880,7 @@ async def test_tenant_matrix_over_websocket(world: World, capsys: pytest.Capture
         )]
         if leaked:
             a.outcome, a.detail = LEAKED, f"{len(leaked)} globex events, first {str(leaked[0])[:300]}"
-        elif w.root == "callUpdates" and w.events:
+        elif w.root in ARGUMENT and w.events and (w.root == "callUpdates" or w.kind.startswith("globex")):
             a.outcome, a.detail = UNEXPECTED, f"events on a foreign call id: {str(w.events[0])[:300]}"
         elif odd_errors:
             a.outcome, a.detail = ERROR, str(odd_errors[0])[:300]
@@ -851,6 +894,6 @@ async def test_tenant_matrix_over_websocket(world: World, capsys: pytest.Capture
         attempts.append(a)
     summary, bad = report(attempts, "tenant matrix (websocket)", capsys)
     assert {w.root for w in watches if w.id} == sdl_id_fields("subscription")
-    assert {w.root for w in watches} == {"callUpdates", "liveCalls"}
+    assert {w.root for w in watches} == {"callUpdates", "liveCalls", "routeUpdates", "optimizationProgress"}
     assert len(attempts) >= 40, summary
     assert not bad, summary + "\n" + "\n".join(a.line() for a in bad[:40])

@@ -34,20 +34,48 @@ async def tenant(db: Database) -> int:
     return (await accounts.create_account(db, name=f"T {slug}", slug=slug)).id
 
 
+def migrate_head() -> str:
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(migrate.alembic_config("postgresql://")).get_current_head()
+    assert head is not None
+    return head
+
+
+# 0003 is the fleet planning revision; a later one (voice adds 0004) moves the head
+HEAD = migrate_head()
+
+
 def stop(n: int, lead: str | None = None) -> NewStop:
     return NewStop(f"{n} Main St", 40.0 + n / 100, -74.0, lead_id=lead)
 
 
 async def test_migrations_are_at_head_and_idempotent(db: Database) -> None:
     await migrate.upgrade(db.engine)
-    assert await migrate.current(db.engine) == "0002"
+    assert await migrate.current(db.engine) == HEAD
 
 
 async def test_the_identity_migration_goes_down_and_up_again(db: Database) -> None:
     await migrate.downgrade(db.engine, "0001")
     assert await migrate.current(db.engine) == "0001"
     await migrate.upgrade(db.engine)
+    assert await migrate.current(db.engine) == HEAD
+
+
+async def test_the_fleet_planning_migration_goes_down_and_up_again(db: Database) -> None:
+    a = await tenant(db)
+    made = await routes.create_route(db, account_id=a, number="M-1", name="M", on=date(2030, 1, 2),
+                                     stops=[NewStop("1 Main St", 40.0, -74.0, demand=3, service_min=5.0)])
+    await migrate.downgrade(db.engine, "0002")
     assert await migrate.current(db.engine) == "0002"
+    await migrate.upgrade(db.engine, "0003")
+    assert await migrate.current(db.engine) == "0003"
+    await migrate.upgrade(db.engine)
+    (kept,) = await stops.stops_by_routes(db, account_id=a, route_ids=[made.id])
+    # the planning columns came back with their defaults; the stop itself survived
+    assert (kept[0].address, kept[0].demand, kept[0].service_min) == ("1 Main St", 0, 0.0)
+    van = await vehicles.create_vehicle(db, account_id=a, plate="MIG-1", name="M", kind="van", capacity_kg=1.0)
+    assert (van.capacity, van.shift_start.hour, van.shift_end.hour, van.depot_latitude) == (100, 8, 18, None)
 
 
 async def test_batch_reads_keep_key_order_and_none_for_missing(db: Database) -> None:
