@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     problems = production_problems(settings)
     if problems:
-        raise ValueError("refusing to start in production:\n  - " + "\n  - ".join(problems))
+        raise ValueError(f"refusing to start in {settings.environment.value}:\n  - " + "\n  - ".join(problems))
     metrics = Metrics(document_cache_size=settings.document_cache_size)
     graphql = GraphQLApp(build_schema(settings), settings, auth_config(settings))
     routes: list[BaseRoute] = [
@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *graphiql_routes(),
     ]
     middleware = [
-        Middleware(SecurityHeadersMiddleware, hsts=settings.is_production),
+        Middleware(SecurityHeadersMiddleware, hsts=settings.profile.secrets_required),
         Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
         Middleware(RequestIdMiddleware),
         Middleware(MetricsMiddleware, metrics=metrics, paths=frozenset(getattr(route, "path", "") for route in routes)),

@@ -43,7 +43,7 @@ def serve(
     from ops.logging import configure
 
     settings = _settings(data_dir)
-    configure(settings.log_level, json=settings.is_production or not sys.stderr.isatty())
+    configure(settings.log_level, json=settings.profile.json_logs or not sys.stderr.isatty())
     embedded = [
         name for name, url in (("PostgreSQL", settings.postgres_url), ("MongoDB", settings.mongodb_uri),
                                ("Neo4j", settings.neo4j_uri), ("Redis", settings.redis_url),
@@ -121,8 +121,9 @@ def seed(
     from ops.seed import seed_demo
 
     settings = _settings(data_dir)
-    if settings.is_production:
-        typer.echo("error: demo data (and its published demo passwords) is refused in production", err=True)
+    if settings.profile.secrets_required:
+        typer.echo(f"error: demo data (and its published demo passwords) is refused in {settings.environment.value}",
+                   err=True)
         raise typer.Exit(2)
 
     async def work(stores):  # noqa: ANN001, ANN202
@@ -136,8 +137,20 @@ def seed(
 
 
 @app.command()
-def check(data_dir: DataDir = None) -> None:
-    """Ping every store; exit 0 when all answer, 1 otherwise."""
+def check(
+    data_dir: DataDir = None,
+    config: Annotated[bool, typer.Option("--config", help="Only validate the configuration; start nothing.")] = False,
+) -> None:
+    """Ping every store; exit 0 when all answer, 1 otherwise. With --config: list every configuration problem."""
+    if config:
+        from ops.config_check import configuration_problems
+
+        problems = configuration_problems()
+        for problem in problems:
+            typer.echo(f"problem: {problem}")
+        if not problems:
+            typer.echo(f"configuration valid for {Settings().environment.value}")
+        raise typer.Exit(1 if problems else 0)
     from ops.health import check_all
 
     checks = _run(_settings(data_dir), check_all)

@@ -96,8 +96,10 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         extensions += [ParserCache(maxsize=size), ValidationCache(maxsize=size)]
     if settings.debug_stats:
         extensions.append(StoreStatsExtension)
-    if settings.is_production:
-        extensions += [DisableIntrospection(), MaskErrors(should_mask_error=lambda e: not _expected(e))]
+    if not settings.profile.introspection:
+        extensions.append(DisableIntrospection())
+    if settings.profile.mask_errors:
+        extensions.append(MaskErrors(should_mask_error=lambda e: not _expected(e)))
     extensions += [StoreOutages, OperationMetrics]
     return schema.root.build_schema(extensions)
 

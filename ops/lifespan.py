@@ -48,7 +48,7 @@ def lifespan(settings: Settings) -> Lifespan:
                 for line in await migrate.up_all(stores):
                     log.info("migrated %s", line)
             demo_users: list[dict[str, Any]] = []
-            if settings.seeds_demo and not settings.is_production:
+            if settings.seeds_demo and not settings.profile.secrets_required:
                 if not await is_seeded(stores):
                     started = time.perf_counter()
                     _, credentials = await seed_demo(stores, leads=settings.demo_leads)

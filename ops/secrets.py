@@ -21,12 +21,12 @@ def _kept(path: Path) -> str:
 
 
 def signing_secret(settings: Settings) -> bytes:
-    """JWT_SECRET; production refuses to start without one (`production_problems`)."""
+    """JWT_SECRET; staging and production refuse to start without one (`production_problems`)."""
     given = settings.jwt_secret.get_secret_value()
     if given:
         return given.encode()
-    if settings.is_production:
-        raise ValueError("JWT_SECRET must be set in production")
+    if settings.profile.secrets_required:
+        raise ValueError(f"JWT_SECRET must be set in {settings.environment.value}")
     return _kept(settings.data_dir / DEV_JWT_SECRET_FILE).encode()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -16,7 +17,40 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Environment(StrEnum):
     development = "development"
     test = "test"
+    staging = "staging"
     production = "production"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What an ENVIRONMENT turns on; each setting named in the README's table may still override its part."""
+
+    access_token: timedelta  # JWT_EXPIRES_IN overrides
+    graphiql: bool  # GRAPHIQL overrides
+    introspection: bool
+    mask_errors: bool  # unexpected errors answer "Unexpected error." (details in the log only)
+    demo_data: bool  # SEED_DEMO overrides outside staging and production, which refuse it
+    secrets_required: bool  # JWT_SECRET and TELNYX_PUBLIC_KEY given, no development fallbacks
+    real_carrier: bool  # the simulated carrier refused
+    cors_wildcard: bool  # CORS_ORIGIN="*" allowed
+    json_logs: bool  # JSON lines even on a terminal
+
+
+PROFILES: dict[Environment, Profile] = {
+    Environment.development: Profile(timedelta(hours=24), graphiql=True, introspection=True, mask_errors=False,
+                                     demo_data=True, secrets_required=False, real_carrier=False,
+                                     cors_wildcard=True, json_logs=False),
+    Environment.test: Profile(timedelta(hours=24), graphiql=True, introspection=True, mask_errors=False,
+                              demo_data=True, secrets_required=False, real_carrier=False, cors_wildcard=True,
+                              json_logs=False),
+    # production's rules with the tools a rehearsal needs: GraphiQL, introspection, the simulated carrier
+    Environment.staging: Profile(timedelta(hours=1), graphiql=True, introspection=True, mask_errors=True,
+                                 demo_data=False, secrets_required=True, real_carrier=False, cors_wildcard=False,
+                                 json_logs=True),
+    Environment.production: Profile(timedelta(minutes=15), graphiql=False, introspection=False, mask_errors=True,
+                                    demo_data=False, secrets_required=True, real_carrier=True,
+                                    cors_wildcard=False, json_logs=True),
+}
 
 
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -157,14 +191,18 @@ class Settings(BaseSettings):
         return self.environment is Environment.production
 
     @property
+    def profile(self) -> Profile:
+        return PROFILES[self.environment]
+
+    @property
     def access_token_lifetime(self) -> timedelta:
         if self.jwt_expires_in is not None:
             return self.jwt_expires_in
-        return timedelta(minutes=15) if self.is_production else timedelta(hours=24)
+        return self.profile.access_token
 
     @property
     def seeds_demo(self) -> bool:
-        return (not self.is_production) if self.seed_demo is None else self.seed_demo
+        return self.profile.demo_data if self.seed_demo is None else self.seed_demo
 
     @property
     def cors_origins(self) -> list[str]:
@@ -172,30 +210,30 @@ class Settings(BaseSettings):
 
     @property
     def graphiql_enabled(self) -> bool:
-        return (not self.is_production) if self.graphiql is None else self.graphiql
+        return self.profile.graphiql if self.graphiql is None else self.graphiql
 
 
 def production_problems(settings: Settings) -> list[str]:
-    """What production refuses to start with, each naming its variable (empty outside production)."""
-    if not settings.is_production:
-        return []
+    """What staging and production refuse to start with, each naming its variable (empty in development)."""
+    profile, env = settings.profile, settings.environment.value
     problems = []
-    secret = settings.jwt_secret.get_secret_value()
-    if len(secret) < MIN_SECRET_LENGTH:
-        problems.append(f"JWT_SECRET must be set to at least {MIN_SECRET_LENGTH} random characters in production"
-                        f" (it is {'missing' if not secret else f'{len(secret)} characters'})")
-    client_secret = settings.client_state_secret.get_secret_value()
-    if client_secret and len(client_secret) < MIN_SECRET_LENGTH:
-        problems.append(f"CLIENT_STATE_SECRET must be at least {MIN_SECRET_LENGTH} characters (or unset)")
-    if settings.seed_demo:
-        problems.append("SEED_DEMO must not be on in production: demo users have published passwords")
-    if "*" in settings.cors_origins:
-        problems.append("CORS_ORIGIN must list the allowed origins in production (or be empty for none), not '*'")
-    if settings.carrier == "simulated" or (
+    if profile.secrets_required:
+        secret = settings.jwt_secret.get_secret_value()
+        if len(secret) < MIN_SECRET_LENGTH:
+            problems.append(f"JWT_SECRET must be set to at least {MIN_SECRET_LENGTH} random characters in {env}"
+                            f" (it is {'missing' if not secret else f'{len(secret)} characters'})")
+        client_secret = settings.client_state_secret.get_secret_value()
+        if client_secret and len(client_secret) < MIN_SECRET_LENGTH:
+            problems.append(f"CLIENT_STATE_SECRET must be at least {MIN_SECRET_LENGTH} characters (or unset)")
+        if not settings.telnyx_public_key:
+            problems.append(f"TELNYX_PUBLIC_KEY must be set in {env}: webhooks cannot be verified without it")
+    if profile.secrets_required and settings.seed_demo:
+        problems.append(f"SEED_DEMO must not be on in {env}: demo users have published passwords")
+    if not profile.cors_wildcard and "*" in settings.cors_origins:
+        problems.append(f"CORS_ORIGIN must list the allowed origins in {env} (or be empty for none), not '*'")
+    if profile.real_carrier and (settings.carrier == "simulated" or (
         settings.carrier == "auto" and not settings.telnyx_api_key.get_secret_value()
-    ):
-        problems.append("CARRIER: production needs the Telnyx carrier (set TELNYX_API_KEY and TELNYX_APP_ID), "
+    )):
+        problems.append(f"CARRIER: {env} needs the Telnyx carrier (set TELNYX_API_KEY and TELNYX_APP_ID), "
                         "not the simulated development carrier")
-    if not settings.telnyx_public_key:
-        problems.append("TELNYX_PUBLIC_KEY must be set in production: webhooks cannot be verified without it")
     return problems

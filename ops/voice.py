@@ -48,8 +48,9 @@ def webhook_public_key(settings: Settings) -> str:
     if settings.telnyx_public_key:
         load_public_key(settings.telnyx_public_key)  # a malformed key stops the start, naming the variable
         return settings.telnyx_public_key
-    if settings.is_production:
-        raise ValueError("TELNYX_PUBLIC_KEY must be set in production: webhooks cannot be verified without it")
+    if settings.profile.secrets_required:
+        raise ValueError(f"TELNYX_PUBLIC_KEY must be set in {settings.environment.value}: webhooks cannot be "
+                         "verified without it")
     return public_key_of(load_private_key(dev_private_key(settings)))
 
 
@@ -67,7 +68,7 @@ def build_carrier(settings: Settings) -> Carrier:
             connection_id=settings.telnyx_app_id,
             base_url=settings.telnyx_base_url or None,
         )
-    if settings.is_production:
+    if settings.profile.real_carrier:
         raise ValueError("the simulated carrier is for development: set TELNYX_API_KEY and TELNYX_APP_ID in production")
     from voice.simulator import SimulatedCarrier
 
