@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -17,11 +18,14 @@ async def while_session_stands(ctx: RequestContext, source: AsyncIterator[Entry]
     """Passes `source` on until the caller's credential stops standing, then raises why."""
     principal, every = ctx.caller, ctx.auth.session_recheck.total_seconds()
     pending: asyncio.Future[Entry] | None = None
+    checked = time.monotonic()
     try:
         while True:
             if pending is None:
                 pending = asyncio.ensure_future(anext(source))
-            wait = every
+            # the next check is due `every` after the last, however busy the stream: a flow of events must not
+            # keep a deactivated caller's subscription alive
+            wait = max(every - (time.monotonic() - checked), 0.0)
             if principal.expires_at is not None:
                 wait = min(wait, max((principal.expires_at - datetime.now(UTC)).total_seconds(), 0.0))
             done, _ = await asyncio.wait({pending}, timeout=wait)
@@ -32,8 +36,11 @@ async def while_session_stands(ctx: RequestContext, source: AsyncIterator[Entry]
                     return
                 pending = None
                 yield entry
-                continue
+                expired = principal.expires_at is not None and datetime.now(UTC) >= principal.expires_at
+                if time.monotonic() - checked < every and not expired:
+                    continue
             reason = await session_ended(ctx.stores, ctx.auth, principal)
+            checked = time.monotonic()
             if reason is not None:
                 raise Unauthenticated(f"the subscription has ended: {reason}")
     finally:

@@ -102,15 +102,17 @@ class CallService:
             return Change(dump_call(after), entry(event.type, event.id, event.occurred_at, after),
                           active=not after.terminal, archive=after.terminal and not before.terminal)
 
+        if event.type == "call.initiated" and event.call_control_id:
+            # before the event is applied (an idempotent SET): a failure here leaves the event unapplied, so its
+            # redelivery does both, where afterwards a failure would leave the mapping missing for good
+            await store.remember_control_id(
+                redis, call_control_id=event.call_control_id, account_id=account_id, call_id=call_id
+            )
         applied = await store.transact(redis, account_id=account_id, call_id=call_id, event_id=event.id, decide=decide)
         if applied is None:
             return "duplicate"
         for before_state, after_state in moved:
             signals.call_transition.send(before_state, to=after_state)
-        if event.type == "call.initiated" and event.call_control_id:
-            await store.remember_control_id(
-                redis, call_control_id=event.call_control_id, account_id=account_id, call_id=call_id
-            )
         if applied.archive_queued:
             self._wake_archiver()
         return "applied"

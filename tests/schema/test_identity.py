@@ -224,3 +224,51 @@ async def test_deactivation_ends_a_live_subscription(app_server: AppServer, app_
     seen, _, _ = await listening
     errors = [m for m in seen if m["type"] == "next" and m["payload"].get("errors")]
     assert errors and "deactivated" in errors[0]["payload"]["errors"][0]["message"], seen
+
+
+async def test_deactivation_ends_a_subscription_that_events_keep_busy(
+    app_server: AppServer, app_gql: GraphQL, store_env: dict[str, str]
+) -> None:
+    """The session re-check is due every SESSION_RECHECK whatever the stream does: a steady flow of events must
+    not keep a deactivated user's subscription open."""
+    from pathlib import Path
+
+    from ops.voice import DEV_KEY_FILE
+    from resolvers.ids import decode
+    from tests.servers import app_client_state_key
+    from voice.client_state import encode
+    from voice.signature import load_private_key
+    from voice.simulator import envelope, signed_headers
+
+    _, session = await new_user(app_server, app_gql, role="MANAGER")  # sees every call of the account
+    key = load_private_key((Path(store_env["SWITCHBOARD_DATA_DIR"]) / DEV_KEY_FILE).read_text())
+    account_id = int(decode((await app_gql.query("{ account { id } }"))["account"]["id"])[1])
+    state = encode(call_id=uuid.uuid4().hex, account_id=account_id, key=app_client_state_key())
+    flowing = asyncio.Event()
+
+    async def keep_busy() -> None:
+        async with httpx.AsyncClient() as http:
+            while not flowing.is_set():
+                body = envelope("call.dtmf.received", {"call_control_id": "v3:busy", "digit": "5",
+                                                       "client_state": state})
+                await http.post(f"{app_server.url}/webhooks/telnyx", content=body, headers=signed_headers(key, body))
+                await asyncio.sleep(0.2)
+
+    busy = asyncio.create_task(keep_busy())
+    try:
+        listening = asyncio.create_task(
+            socket_messages(app_server, {"authorization": f"Bearer {session['accessToken']}"}, timeout=20))
+        await asyncio.sleep(1.5)
+        await app_gql.query("mutation($id: ID!) { deactivateUser(userId: $id) { __typename } }",
+                            id=session["user"]["id"])
+        deactivated = asyncio.get_running_loop().time()
+        seen, _, _ = await asyncio.wait_for(listening, 30)
+        ended = asyncio.get_running_loop().time()
+    finally:
+        flowing.set()
+        await busy
+    events = [m for m in seen if m["type"] == "next" and not m["payload"].get("errors")]
+    errors = [m for m in seen if m["type"] == "next" and m["payload"].get("errors")]
+    assert len(events) >= 5, seen[:3]  # it was busy
+    assert errors and "deactivated" in errors[0]["payload"]["errors"][0]["message"], seen[-3:]
+    assert ended - deactivated < 8  # SESSION_RECHECK (5 s) and a margin
