@@ -96,6 +96,11 @@ class Settings(BaseSettings):
     carrier: str = Field("auto", alias="CARRIER", pattern="^(auto|telnyx|simulated)$")
     simulator_target: str = Field("http://127.0.0.1:8000", alias="SIMULATOR_TARGET")
     simulator_pace: float = Field(0.3, alias="SIMULATOR_PACE", ge=0)
+    demo_calls_per_minute: float = Field(
+        0, alias="DEMO_CALLS_PER_MINUTE", ge=0, le=600,
+        description="Development: the server dials this many simulated calls a minute to demo leads inside their "
+                    "calling hours (0: off). Needs the simulated carrier; refused in production.",
+    )
     webhook_tolerance: int = Field(300, alias="TELNYX_WEBHOOK_TOLERANCE", ge=1)
     subscriber_queue: int = Field(1000, alias="SUBSCRIBER_QUEUE", ge=1)
     archive_retry_after: float = Field(5.0, alias="ARCHIVE_RETRY_AFTER", gt=0)
@@ -179,6 +184,8 @@ def production_problems(settings: Settings) -> list[str]:
     client_secret = settings.client_state_secret.get_secret_value()
     if client_secret and len(client_secret) < MIN_SECRET_LENGTH:
         problems.append(f"CLIENT_STATE_SECRET must be at least {MIN_SECRET_LENGTH} characters (or unset)")
+    if settings.demo_calls_per_minute:
+        problems.append("DEMO_CALLS_PER_MINUTE must be 0 in production: it dials demo leads")
     if settings.seed_demo:
         problems.append("SEED_DEMO must not be on in production: demo users have published passwords")
     if "*" in settings.cors_origins:

@@ -40,14 +40,14 @@ def stop(n: int, lead: str | None = None) -> NewStop:
 
 async def test_migrations_are_at_head_and_idempotent(db: Database) -> None:
     await migrate.upgrade(db.engine)
-    assert await migrate.current(db.engine) == "0002"
+    assert await migrate.current(db.engine) == "0004"
 
 
 async def test_the_identity_migration_goes_down_and_up_again(db: Database) -> None:
     await migrate.downgrade(db.engine, "0001")
     assert await migrate.current(db.engine) == "0001"
     await migrate.upgrade(db.engine)
-    assert await migrate.current(db.engine) == "0002"
+    assert await migrate.current(db.engine) == "0004"
 
 
 async def test_batch_reads_keep_key_order_and_none_for_missing(db: Database) -> None:
