@@ -45,6 +45,7 @@ class DemoUser:
     email: str
     full_name: str
     role: str
+    closer_phone: str | None = None  # on duty as a closer, the voice agent's transfers ring this number
 
 
 @dataclass
@@ -174,6 +175,9 @@ def demo_account(name: str, slug: str, *, leads: int, routes: int, seed: int) ->
     users = [
         DemoUser(f"{login}@{slug}.example", f"{rng.choice(FIRST)} {rng.choice(LAST)}", role) for login, role in staff
     ]
+    # the manager is the account's closer on duty, so a hot lead on a demo call is transferred to someone
+    manager = next(u for u in users if u.role == "manager")
+    manager.closer_phone = f"+1415555{seed % 1000:03d}9"
     agents = [i for i, u in enumerate(users) if u.role == "agent"]
     drivers = [i for i, u in enumerate(users) if u.role == "driver"]
     vehicles = [(f"{slug[:3].upper()}-{100 + i}", f"Van {i + 1}", "van" if i % 3 else "truck", 1200.0 + 300 * i)

@@ -13,7 +13,7 @@ from typing import Any, TypedDict
 from starlette.applications import Starlette
 
 from datasources.stores import Stores
-from ops import migrate, reconcile
+from ops import demo_traffic, migrate, reconcile
 from ops.demo_users import credentials_path, describe, read_credentials, write_credentials
 from ops.fleet import Fleet, open_fleet
 from ops.projector import Projector
@@ -65,6 +65,14 @@ def lifespan(settings: Settings) -> Lifespan:
             exits.push_async_callback(projector.close)  # stopped before the stores close
             voice = await open_voice(settings, stores, urls.redis, exits)
             fleet = await open_fleet(settings, stores, urls.redis, exits)
+            if settings.demo_calls_per_minute and not settings.profile.secrets_required:
+                from voice.simulator import SimulatedCarrier
+
+                if isinstance(voice.service.carrier, SimulatedCarrier):
+                    exits.push_async_callback(demo_traffic.schedule(
+                        stores, voice.service, per_minute=settings.demo_calls_per_minute))
+                else:
+                    log.warning("DEMO_CALLS_PER_MINUTE is ignored: it only dials through the simulated carrier")
             if settings.reconcile_interval is not None:
                 exits.push_async_callback(reconcile.schedule(stores, every=settings.reconcile_interval))
             yield {"stores": stores, "voice": voice, "fleet": fleet, "projection": projection, "demo_users": demo_users,

@@ -13,7 +13,7 @@ from datasources.mongo import leads as lead_store
 from datasources.mongo import projection
 from datasources.mongo.documents import utcnow
 from datasources.mongo.records import LeadRecord
-from datasources.postgres import accounts, identity, routes, vehicles
+from datasources.postgres import accounts, call_agent, identity, routes, vehicles
 from datasources.postgres.routes import NewStop
 from datasources.redis import keys
 from datasources.stores import Stores
@@ -62,6 +62,9 @@ async def seed_account(
             password_hash=await hash_password(password),
         ))
         credentials.append(DemoCredential(demo.slug, u.email, password, u.role))
+        if u.closer_phone:
+            await call_agent.set_on_duty(stores.db, account_id=a, user_id=users[-1].id, on_duty=True,
+                                         phone=u.closer_phone)
     fleet = [
         await vehicles.create_vehicle(stores.db, account_id=a, plate=p, name=n, kind=k, capacity_kg=c, planning=plan)
         for (p, n, k, c), plan in zip(demo.vehicles, demo.vehicle_planning, strict=True)

@@ -130,6 +130,11 @@ class Settings(BaseSettings):
     carrier: str = Field("auto", alias="CARRIER", pattern="^(auto|telnyx|simulated)$")
     simulator_target: str = Field("http://127.0.0.1:8000", alias="SIMULATOR_TARGET")
     simulator_pace: float = Field(0.3, alias="SIMULATOR_PACE", ge=0)
+    demo_calls_per_minute: float = Field(
+        0, alias="DEMO_CALLS_PER_MINUTE", ge=0, le=600,
+        description="Development: the server dials this many simulated calls a minute to demo leads inside their "
+                    "calling hours (0: off). Needs the simulated carrier; refused in production.",
+    )
     webhook_tolerance: int = Field(300, alias="TELNYX_WEBHOOK_TOLERANCE", ge=1)
     subscriber_queue: int = Field(1000, alias="SUBSCRIBER_QUEUE", ge=1)
     archive_retry_after: float = Field(5.0, alias="ARCHIVE_RETRY_AFTER", gt=0)
@@ -229,6 +234,8 @@ def production_problems(settings: Settings) -> list[str]:
             problems.append(f"TELNYX_PUBLIC_KEY must be set in {env}: webhooks cannot be verified without it")
     if profile.secrets_required and settings.seed_demo:
         problems.append(f"SEED_DEMO must not be on in {env}: demo users have published passwords")
+    if profile.secrets_required and settings.demo_calls_per_minute:
+        problems.append(f"DEMO_CALLS_PER_MINUTE must be 0 in {env}: it dials demo leads")
     if not profile.cors_wildcard and "*" in settings.cors_origins:
         problems.append(f"CORS_ORIGIN must list the allowed origins in {env} (or be empty for none), not '*'")
     if profile.real_carrier and (settings.carrier == "simulated" or (

@@ -9,6 +9,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+from datasources.calls import store
 from datasources.calls.broker import StreamBroker
 from datasources.redis import open_redis
 from datasources.stores import Stores
@@ -83,6 +84,15 @@ async def open_voice(settings: Settings, stores: Stores, redis_url: str, exits: 
     public_key = webhook_public_key(settings)
     carrier = build_carrier(settings)
     exits.push_async_callback(carrier.close)
+    from voice.simulator import SimulatedCarrier
+
+    if isinstance(carrier, SimulatedCarrier):
+        redis = stores.redis
+
+        async def count(call_control_id: str, command_id: str, kind: str) -> None:
+            await store.count_command(redis, call_control_id=call_control_id, command_id=command_id, kind=kind)
+
+        carrier.on_command = count
     # the broker's pattern subscription holds a connection of its own
     broker = StreamBroker(open_redis(redis_url), max_queue=settings.subscriber_queue)
     exits.push_async_callback(broker.redis.aclose)

@@ -31,6 +31,8 @@ class Action(StrEnum):
     read_users = "read users"
     manage_users = "invite users, change roles, deactivate"
     manage_api_keys = "create and revoke API keys"
+    edit_call_script = "change the call script"
+    manage_duty = "put other users on or off duty"
 
 
 OWN, ADM, MGR, AGT, DSP, DRV, VWR = (
@@ -53,6 +55,8 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.read_users: EVERYONE,
     Action.manage_users: frozenset({OWN, ADM}),
     Action.manage_api_keys: frozenset({OWN, ADM}),
+    Action.edit_call_script: frozenset({OWN, ADM, MGR}),
+    Action.manage_duty: frozenset({OWN, ADM, MGR}),  # and anyone for themselves (resolvers/calls/set_on_duty.py)
 }
 
 # Anonymous callers may run only these root fields (introspection is off in production anyway).

@@ -276,7 +276,7 @@ def fold(conv: Conversation, event: CallEvent) -> Conversation:
         return conv
     if kind == "call.gather.ended":
         status, digits = payload.get("status"), payload.get("digits")
-        if status in ENDED_BY_HANGUP:
+        if isinstance(status, str) and status in ENDED_BY_HANGUP:  # a hostile payload may hold any JSON here
             return conv
         gathers = list(conv.gathers)
         entry = (key, status if isinstance(status, str) else "", digits if isinstance(digits, str) else "")

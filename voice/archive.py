@@ -41,6 +41,9 @@ async def archive(stores: Stores, call: Call, events: list[dict]) -> None:
         "answered_by": call.answered_by,
         "recording_url": call.recording_url,
         "transcript": "\n".join(call.transcript) or None,
+        "outcome": call.outcome,
+        "qualification": call.qualification,
+        "closer_id": call.closer_id,
         "events": events,
         "legs": [{"call_control_id": call.call_control_id, "call_session_id": call.call_session_id}],
     }
@@ -53,10 +56,15 @@ async def archive(stores: Stores, call: Call, events: list[dict]) -> None:
         if ended is not None:
             await leads.record_contact(account_id=call.account_id, lead_id=call.lead_id, at=ended)
         await call_logs.mark_contact_recorded(account_id=call.account_id, call_id=call.id)
+    score = call.qualification.get("score") if call.qualification else None
     await stores.graph.link_call(
         account_id=call.account_id, lead_id=call.lead_id, call_id=call.id, state=call.state.value,
-        started_at=call.started_at.isoformat() if call.started_at else None,
+        started_at=call.started_at.isoformat() if call.started_at else None, outcome=call.outcome,
+        score=score, closer_id=str(call.closer_id) if call.closer_id is not None else None,
     )
+    metadata = {"outcome": call.outcome, "score": score, "state": call.state.value,
+                "class": call.qualification.get("class") if call.qualification else None}
     await stores.vectors.upsert_conversation(
-        account_id=call.account_id, call_id=call.id, lead_id=call.lead_id, text=conversation_text(call)
+        account_id=call.account_id, call_id=call.id, lead_id=call.lead_id, text=conversation_text(call),
+        metadata=metadata,
     )

@@ -15,9 +15,16 @@ from datasources.calls.model import CallEvent
 
 MAX_BODY = 256 * 1024  # bytes; the endpoint answers 413 above it (a call event is a few KB)
 
-# The event types voice/state.py acts on; any other type is only recorded as seen.
+# The event types voice/state.py or voice/agent.py act on; any other type is only recorded as seen.
 HANDLED: frozenset[str] = frozenset(
     {
+        "call.machine.premium.detection.ended",
+        "call.machine.greeting.ended",
+        "call.machine.premium.greeting.ended",
+        "call.ai_gather.ended",
+        "call.ai_gather.partial_results",
+        "call.ai_gather.message_history_updated",
+        "call.transcription",
         "call.initiated",
         "call.answered",
         "call.bridged",

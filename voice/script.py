@@ -72,6 +72,38 @@ class CallScript:
         )
 
 
+def script_from(base: dict[str, Any], changes: dict[str, Any]) -> CallScript | list[tuple[str, str]]:
+    """`base` (a stored script) with `changes` (its fields) over it, or why a field cannot be read, as
+    (field, message): an unknown field, or a value of the wrong shape (e.g. a question without its menu)."""
+    known = {f.name for f in fields(CallScript)}
+    problems = [(name, "is not a field of the call script") for name in changes if name not in known]
+    if problems:
+        return problems
+    # a field that is a mapping (weights, closings, follow_up_hours) changes only the keys given
+    changes = {name: base[name] | value if isinstance(value, dict) and isinstance(base.get(name), dict) else value
+               for name, value in changes.items()}
+    for name, value in changes.items():
+        try:
+            CallScript.from_dict(base | {name: value})
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            problems.append((name, f"cannot be read: {exc}"))
+    if problems:
+        return problems
+    script = CallScript.from_dict(base | changes)
+    wrong = [f.name for f in fields(CallScript) if f.name in changes and not _shaped(getattr(script, f.name), f.type)]
+    return [(name, "has the wrong type") for name in wrong] or script
+
+
+def _shaped(value: Any, hint: Any) -> bool:
+    simple = {"str": str, "bool": bool, "int": int}
+    expected = simple.get(hint if isinstance(hint, str) else getattr(hint, "__name__", ""))
+    if expected is None:
+        return True
+    if expected is int and isinstance(value, bool):
+        return False
+    return isinstance(value, expected)
+
+
 def menu_text(script: CallScript, question: Question) -> str:
     return f"{question.menu} {script.opt_out_prompt}"
 

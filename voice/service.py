@@ -16,10 +16,14 @@ from datasources.calls.codec import dump_call, load_call
 from datasources.calls.model import Call, CallEvent, CallState, CarrierFailed, Refused
 from datasources.calls.store import Change, Json
 from datasources.mongo.records import LeadRecord
+from datasources.postgres import call_agent
+from datasources.postgres.call_agent import StoredScript
 from datasources.stores import Stores
-from voice import client_state, policy
+from voice import agent, client_state, dialogue, policy
+from voice.agent import AgentContext, Command, Fact
 from voice.carriers.base import Carrier, CarrierError
 from voice.envelope import HANDLED
+from voice.script import DEFAULT_SCRIPT, CallScript, script_from, validate
 from voice.state import apply
 
 log = logging.getLogger(__name__)
@@ -29,7 +33,7 @@ def entry(kind: str, event_id: str, at: datetime, call: Call) -> Json:
     """One stream entry: what happened and the call as it stands after it (less the ids of every event seen,
     which only the stored call needs and which would make entries grow with the length of the call)."""
     snapshot = dump_call(call)
-    del snapshot["seen"]
+    del snapshot["seen"], snapshot["conversation"]
     return {"type": kind, "event_id": event_id, "occurred_at": at.isoformat(), "call": snapshot}
 
 
@@ -47,11 +51,18 @@ def _local_change(
             return None
         updated = dataclasses.replace(updated, updated_at=max(filter(None, (call.updated_at, now))))
         archive = updated.terminal and not call.terminal
+        if updated.terminal and call.terminal and updated.recording_url != call.recording_url:
+            archive = True
         event_id = f"local:{call_id}:{kind}:{uuid.uuid4().hex[:8]}"
         return Change(dump_call(updated), entry(kind, event_id, now, updated), active=not updated.terminal,
                       archive=archive)
 
     return decide
+
+
+def _archived(call: Call) -> tuple[object, ...]:
+    """What an ended call's archive holds that a late event can still change (a recording, a late transcript)."""
+    return (call.state, call.recording_url, call.transcript, call.qualification, call.outcome, call.closer_id)
 
 
 class CallService:
@@ -71,6 +82,7 @@ class CallService:
         self.client_state_key = client_state_key
         self.archive_wakeup = archive_wakeup
         self.clock = clock
+        self.scripts = dialogue.Scripts(stores)
 
     # -- carrier webhooks ---------------------------------------------------------------------------------
 
@@ -91,16 +103,37 @@ class CallService:
             return "unmatched"
         call_id, account_id = target
         moved: list[tuple[str, str]] = []  # the state change of the attempt that committed, for the metrics
+        script = await self.scripts.of(account_id)
+        context = AgentContext()
+        if event.type in dialogue.NEEDS_CONTEXT:
+            context = await dialogue.context_for(self.stores, account_id=account_id, call_id=call_id)
+        # what the last (committed) attempt of the transaction decided: a lost race runs `decide` again
+        decided: list[tuple[list[Command], list[Fact]]] = []
 
         def decide(current: Json | None) -> Change | None:
+            decided.clear()
             # an event may arrive before our own record of the dial: it starts the call from what it knows
             before = load_call(current) if current else Call(id=call_id, account_id=account_id)
             after = apply(before, event)
             moved[:] = [(before.state.value, after.state.value)] if after.state != before.state else []
+            # the agent folds the event into the conversation kept in the same record, so this transaction
+            # also settles which replica takes the steps it enables
+            commands: list[Command] = []
+            facts: list[Fact] = []
+            try:
+                decision = agent.decide(after, dialogue.conversation_of(before), event, script, context)
+                after = dialogue.with_agent(after, decision.conversation, script, context)
+                commands, facts = decision.commands, decision.facts
+            except Exception:
+                # a payload the agent cannot read must not cost the call its state
+                log.exception("the agent could not take event %s (%s) of call %s", event.id, event.type, call_id)
             if after == before:
                 return None
-            return Change(dump_call(after), entry(event.type, event.id, event.occurred_at, after),
-                          active=not after.terminal, archive=after.terminal and not before.terminal)
+            decided.append((commands, facts))
+            main = entry(event.type, event.id, event.occurred_at, after)
+            return Change(dump_call(after), main, active=not after.terminal,
+                          archive=after.terminal and (not before.terminal or _archived(before) != _archived(after)),
+                          extra=dialogue.fact_entries(event, facts, main["call"]))
 
         if event.type == "call.initiated" and event.call_control_id:
             # before the event is applied (an idempotent SET): a failure here leaves the event unapplied, so its
@@ -113,9 +146,51 @@ class CallService:
             return "duplicate"
         for before_state, after_state in moved:
             signals.call_transition.send(before_state, to=after_state)
+        commands, facts = decided[0] if decided else ([], [])
+        call = load_call(applied.call)
+        control_id = call.call_control_id or event.call_control_id
+        try:
+            if commands and control_id:
+                state = client_state.encode(call_id=call_id, account_id=account_id, key=self.client_state_key)
+                await dialogue.send(self.carrier, call_control_id=control_id, client_state=state, commands=commands)
+            if facts:
+                await dialogue.record_facts(self.stores, call, facts)
+        except Exception:
+            # the event is applied (a redelivery would be a duplicate): say so loudly rather than answer a 5xx
+            # that asks Telnyx for a redelivery which cannot help. No outbox holds these yet (README).
+            log.exception("call %s: event %s applied, but its commands or facts were not all carried out",
+                          call_id, event.id)
         if applied.archive_queued:
             self._wake_archiver()
         return "applied"
+
+    # -- the account's call script -------------------------------------------------------------------
+
+    async def call_script(self, *, account_id: int) -> StoredScript:
+        """The account's script; an account that never saved one gets the default (`updated_at` None)."""
+        stored = await call_agent.call_script(self.stores.db, account_id=account_id)
+        if stored is None:
+            return StoredScript(account_id, DEFAULT_SCRIPT.to_dict(), None, None)
+        return StoredScript(account_id, CallScript.from_dict(stored.script).to_dict(), stored.updated_at,
+                            stored.updated_by)
+
+    async def update_call_script(
+        self, *, account_id: int, changes: dict[str, Any], user_id: int | None
+    ) -> StoredScript | list[tuple[str, str]]:
+        """Saves the current script with `changes` (top-level keys of `CallScript.to_dict`) over it, or answers
+        the problems as (field path, message) without saving anything."""
+        current = await self.call_script(account_id=account_id)
+        built = script_from(current.script, changes)
+        if isinstance(built, list):
+            return built
+        problems = validate(built)
+        if problems:
+            # validate's problems read "field: what is wrong"
+            return [(field, why) for field, _, why in (p.partition(": ") for p in problems)]
+        saved = await call_agent.save_call_script(self.stores.db, account_id=account_id, script=built.to_dict(),
+                                                  updated_by=user_id, at=self.clock())
+        self.scripts.forget(account_id)
+        return StoredScript(account_id, saved.script, saved.updated_at, saved.updated_by)
 
     def _wake_archiver(self) -> None:
         if self.archive_wakeup is not None:

@@ -12,6 +12,10 @@ event's (occurred_at, event id) key, or a log sorted by that key from which the 
 | call.answered                  | state >= answered; answered_at = earliest                                       |
 | call.bridged                   | state >= bridged                                                                |
 | call.machine.detection.ended   | answered_by = payload.result of the earliest detection (human, machine, ...)    |
+| call.machine.premium.          | the same, with premium results (human_residence, human_business, machine,       |
+|   detection.ended              | silence, fax_detected, not_sure)                                                |
+| call.machine[.premium].        | a detection result `machine` (only a machine has a greeting to end; Telnyx may  |
+|   greeting.ended               | send it alone when the beep came first), in the same earliest-wins contest      |
 | call.hangup                    | terminal; hangup_cause, hangup_source, ended_at from the earliest hangup        |
 | call.speak.started / .ended    | speaking = the latest speak event is a start, and the call is not terminal      |
 | call.gather.ended              | gathered = digits of the latest gather that got digits (all kept in gather_log) |
@@ -146,6 +150,12 @@ def _machine_detection(call: Call, event: CallEvent) -> Call:
     return replace(call, answered_by=result, answered_by_key=_key(event))
 
 
+def _greeting(call: Call, event: CallEvent) -> Call:
+    if not _earlier(event, call.answered_by_key):
+        return call
+    return replace(call, answered_by="machine", answered_by_key=_key(event))
+
+
 def _hangup(call: Call, event: CallEvent) -> Call:
     if not _earlier(event, call.hangup_key):
         return call
@@ -208,6 +218,9 @@ HANDLERS: dict[str, Callable[[Call, CallEvent], Call]] = {
     "call.answered": _answered,
     "call.bridged": _nothing,
     "call.machine.detection.ended": _machine_detection,
+    "call.machine.premium.detection.ended": _machine_detection,
+    "call.machine.greeting.ended": _greeting,
+    "call.machine.premium.greeting.ended": _greeting,
     "call.hangup": _hangup,
     "call.speak.started": _speak,
     "call.speak.ended": _speak,

@@ -87,6 +87,13 @@ class Call:
     # Append-like facts as sorted (occurred_at, event id, value): `dtmf` and `gathered` are derived from them.
     dtmf_log: tuple[tuple[datetime, str, str], ...] = ()
     gather_log: tuple[tuple[datetime, str, str], ...] = ()
+    # The voice agent's (voice/agent.py): its folded conversation (`Conversation.to_dict`), kept in the same
+    # record so one transaction moves both, and what the live view reads of it, derived from its facts.
+    conversation: dict[str, Any] | None = None
+    agent_step: str | None = None
+    qualification: dict[str, Any] | None = None  # score, class, via, answers
+    outcome: str | None = None  # transferred | callback | warm | cold | opted_out | voicemail | hung_up | ...
+    closer_id: int | None = None  # the user a hot lead was transferred to
 
     @property
     def terminal(self) -> bool:

@@ -43,7 +43,8 @@ class Change:
     call: Json
     entry: Json
     active: bool
-    archive: bool = False  # the call just ended: queue its archiving in the same transaction
+    archive: bool = False  # the call just ended, or an ended call learnt more: queue its archiving
+    extra: tuple[Json, ...] = ()  # more entries after `entry` on both streams (the agent's dialogue steps)
 
 
 def _stream_fields(entry: Json) -> dict[Any, Any]:
@@ -81,6 +82,10 @@ async def transact(
                 fields = _stream_fields(change.entry)
                 pipe.xadd(keys.call_stream(account_id, call_id), fields, maxlen=CALL_STREAM_MAX, approximate=True)
                 pipe.xadd(keys.account_stream(account_id), fields, maxlen=ACCOUNT_STREAM_MAX, approximate=True)
+                for more in change.extra:
+                    extra = _stream_fields(more)
+                    pipe.xadd(keys.call_stream(account_id, call_id), extra, maxlen=CALL_STREAM_MAX, approximate=True)
+                    pipe.xadd(keys.account_stream(account_id), extra, maxlen=ACCOUNT_STREAM_MAX, approximate=True)
                 if change.active:
                     pipe.sadd(keys.active_calls(account_id), call_id)
                 else:
@@ -91,7 +96,8 @@ async def transact(
                 result = await pipe.execute()
             except WatchError:
                 continue
-        # queued replies, in order: set, [set seen], xadd call, xadd account, sadd/srem, [xadd outbox], publish
+        # queued replies, in order: set, [set seen], xadd call, xadd account, [xadd call, xadd account per extra],
+        # sadd/srem, [xadd outbox], publish
         first = 2 if seen_key else 1
         call_cursor, account_cursor = result[first], result[first + 1]
         return Applied(change.call, str(call_cursor), str(account_cursor), change.archive)
@@ -125,6 +131,22 @@ async def call_of_control_id(redis: Redis, *, call_control_id: str) -> tuple[int
         return None
     account_id, call_id = orjson.loads(raw)
     return int(account_id), str(call_id)
+
+
+@round_trip("redis")
+async def count_command(redis: Redis, *, call_control_id: str, command_id: str, kind: str) -> None:
+    """The simulated carrier's tally of what it was asked, kept where every replica's carrier adds to it."""
+    key = keys.simulated_commands(call_control_id)
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.hincrby(key, f"{kind}:{command_id}", 1)
+        pipe.expire(key, SEEN_TTL)
+        await pipe.execute()
+
+
+@round_trip("redis")
+async def command_counts(redis: Redis, *, call_control_id: str) -> dict[str, int]:
+    counts: Any = await redis.hgetall(keys.simulated_commands(call_control_id))
+    return {name: int(n) for name, n in counts.items()}
 
 
 @round_trip("redis")

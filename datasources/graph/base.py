@@ -109,7 +109,8 @@ class GraphStore(Protocol):
     ) -> Awaitable[IntroductionPath | None]: ...
 
     def link_call(
-        self, *, account_id: int, lead_id: str, call_id: str, state: str, started_at: str | None
+        self, *, account_id: int, lead_id: str, call_id: str, state: str, started_at: str | None,
+        outcome: str | None = None, score: int | None = None, closer_id: str | None = None,
     ) -> Awaitable[None]: ...
 
     def calls_of(self, *, account_id: int, lead_ids: Sequence[str]) -> Awaitable[list[list[str]]]: ...

@@ -130,8 +130,16 @@ RETURN lead_id, n.id AS id, 'COLLEAGUE' AS relation
 LINK_CALL = _q("""
 MATCH (l:Lead {account_id: $account_id, id: $lead_id})
 MERGE (c:Call {account_id: $account_id, id: $call_id})
-SET c.state = $state, c.started_at = $started_at
-MERGE (l)-[:HAD_CALL]->(c)
+SET c.state = $state, c.started_at = $started_at, c.outcome = $outcome, c.score = $score
+MERGE (l)-[h:HAD_CALL]->(c)
+SET h.outcome = $outcome
+""")
+
+# the closer a hot lead was transferred to (a user is a node by its PostgreSQL id, as (:User)-[:OWNS] has it)
+LINK_CLOSER = _q("""
+MATCH (c:Call {account_id: $account_id, id: $call_id})
+MERGE (u:User {account_id: $account_id, id: $user_id})
+MERGE (c)-[:HANDLED_BY]->(u)
 """)
 
 CALLS_OF = _q("""

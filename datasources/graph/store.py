@@ -169,16 +169,24 @@ class CypherGraph(ABC):
 
     @round_trip("neo4j")
     async def link_call(
-        self, *, account_id: int, lead_id: str, call_id: str, state: str, started_at: str | None
+        self, *, account_id: int, lead_id: str, call_id: str, state: str, started_at: str | None,
+        outcome: str | None = None, score: int | None = None, closer_id: str | None = None,
     ) -> None:
+        """(:Lead)-[:HAD_CALL {outcome}]->(:Call {state, outcome, score}), and (:Call)-[:HANDLED_BY]->(:User) for
+        a transfer to a closer."""
         params = {
             "account_id": _tenant(account_id),
             "lead_id": _key(lead_id, "lead_id"),
             "call_id": _key(call_id, "call_id"),
             "state": state,
             "started_at": started_at,
+            "outcome": outcome,
+            "score": score,
         }
         await self._write(cypher.LINK_CALL, params)
+        if closer_id is not None:
+            await self._write(cypher.LINK_CLOSER, {"account_id": params["account_id"], "call_id": params["call_id"],
+                                                   "user_id": _key(closer_id, "closer_id")})
 
     @round_trip("neo4j")
     async def calls_of(self, *, account_id: int, lead_ids: Sequence[str]) -> list[list[str]]:

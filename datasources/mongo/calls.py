@@ -30,13 +30,17 @@ class CallLogRecord:
     recording_url: str | None
     transcript: str | None
     events: tuple[dict[str, Any], ...]
+    outcome: str | None = None
+    qualification: dict[str, Any] | None = None
+    closer_id: int | None = None
 
 
 def _record(doc: CallLog) -> CallLogRecord:
     return CallLogRecord(
         doc.call_id, doc.account_id, doc.lead_id, doc.direction, doc.from_number, doc.to_number, doc.state,
         doc.started_at, doc.answered_at, doc.ended_at, doc.duration_sec, doc.hangup_cause, doc.hangup_source,
-        doc.answered_by, doc.recording_url, doc.transcript, tuple(doc.events),
+        doc.answered_by, doc.recording_url, doc.transcript, tuple(doc.events), doc.outcome, doc.qualification,
+        doc.closer_id,
     )
 
 

@@ -28,6 +28,13 @@ class QualificationDoc(BaseModel):
     need: str | None = None
     timeline: str | None = None
     answers: dict[str, str] = Field(default_factory=dict)
+    # set by the voice agent (voice/scoring.py): the score and class, how the answers came, when, on which call
+    score: int | None = None
+    cls: str | None = None
+    via: str | None = None
+    confidence: dict[str, float] = Field(default_factory=dict)
+    qualified_at: datetime | None = None
+    call_id: str | None = None
 
 
 class NoteDoc(BaseModel):
@@ -118,6 +125,10 @@ class CallLog(Document):
     answered_by: str | None = None
     recording_url: str | None = None
     transcript: str | None = None
+    # the voice agent's: how the dialogue ended, the score it set, the closer a hot lead went to
+    outcome: str | None = None
+    qualification: dict[str, Any] | None = None
+    closer_id: int | None = None
     legs: list[dict[str, Any]] = Field(default_factory=list)
     contact_recorded: bool = False
     events: list[dict[str, Any]] = Field(default_factory=list)

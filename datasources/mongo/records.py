@@ -20,6 +20,12 @@ class QualificationRecord:
     need: str | None = None
     timeline: str | None = None
     answers: dict[str, str] = field(default_factory=dict)
+    score: int | None = None
+    cls: str | None = None  # hot | warm | cold
+    via: str | None = None  # ai | dtmf
+    confidence: dict[str, float] = field(default_factory=dict)
+    qualified_at: datetime | None = None
+    call_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

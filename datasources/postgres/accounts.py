@@ -17,7 +17,8 @@ def account_record(row: Account) -> AccountRecord:
 
 def user_record(row: User) -> UserRecord:
     return UserRecord(
-        row.id, row.account_id, row.email, row.full_name, row.role, row.phone, row.active, row.created_at
+        row.id, row.account_id, row.email, row.full_name, row.role, row.phone, row.active, row.created_at,
+        row.on_duty,
     )
 
 

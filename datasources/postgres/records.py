@@ -23,6 +23,7 @@ class UserRecord:
     phone: str | None
     active: bool
     created_at: datetime
+    on_duty: bool = False  # a closer the voice agent may transfer hot leads to (with a phone)
 
 
 @dataclass(frozen=True, slots=True)

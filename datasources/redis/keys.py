@@ -93,6 +93,11 @@ def control_id(call_control_id: str) -> str:
     return f"{PREFIX}:ccid:{call_control_id}"
 
 
+def simulated_commands(call_control_id: str) -> str:
+    """The simulated carrier's count of the commands it received for a call, by `kind:command_id`."""
+    return f"{PREFIX}:sim:commands:{call_control_id}"
+
+
 def unmatched_events() -> str:
     return f"{PREFIX}:webhook:unmatched"
 

@@ -9,7 +9,7 @@ before the timed round trip, so the per-store time in request stats is Chroma's 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -242,31 +242,37 @@ class VectorStore:
 
     # conversations
 
-    async def upsert_conversation(self, *, account_id: int, call_id: str, lead_id: str, text: str) -> None:
+    async def upsert_conversation(
+        self, *, account_id: int, call_id: str, lead_id: str, text: str,
+        metadata: Mapping[str, str | int | float | bool | None] | None = None,
+    ) -> None:
+        """`metadata`: more to filter on (the call's `outcome`, `score`, `state`); a None value is left out."""
         embeddings = await self._embed([text])
+        extra = {k: v for k, v in (metadata or {}).items() if v is not None and k not in ("account_id", "lead_id")}
         await self._upsert_conversation(
-            account_id=account_id, call_id=call_id, lead_id=lead_id, text=text, embeddings=embeddings
+            account_id=account_id, call_id=call_id, lead_id=lead_id, text=text, embeddings=embeddings, extra=extra
         )
 
     @round_trip("chroma")
     async def _upsert_conversation(
-        self, *, account_id: int, call_id: str, lead_id: str, text: str, embeddings: np.ndarray
+        self, *, account_id: int, call_id: str, lead_id: str, text: str, embeddings: np.ndarray,
+        extra: dict[str, Any],
     ) -> None:
         collections = await self._collections()
         await collections.conversations.upsert(
             ids=[call_id],
             embeddings=embeddings,
-            metadatas=[{"account_id": account_id, "lead_id": lead_id}],
+            metadatas=[{**extra, "account_id": account_id, "lead_id": lead_id}],
             documents=[text],
         )
 
     async def search_conversations(
-        self, *, account_id: int, text: str, first: int, lead_id: str | None = None
+        self, *, account_id: int, text: str, first: int, lead_id: str | None = None, outcome: str | None = None
     ) -> list[VectorMatch]:
         if first <= 0:
             return []
         vector = (await self._embed([text]))[0]
-        where = _where(account_id=account_id, lead_id=lead_id)
+        where = _where(account_id=account_id, lead_id=lead_id, outcome=outcome)
         return await self._search_conversations(vector=vector, first=first, where=where)
 
     @round_trip("chroma")

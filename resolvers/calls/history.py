@@ -24,4 +24,7 @@ def call_from_log(log: CallLogRecord) -> Call:
         recording_url=log.recording_url,
         transcript=tuple(log.transcript.splitlines()) if log.transcript else (),
         updated_at=log.ended_at,
+        outcome=log.outcome,
+        qualification=log.qualification,
+        closer_id=log.closer_id,
     )

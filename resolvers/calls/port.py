@@ -6,6 +6,7 @@ from typing import Any, Protocol
 
 from datasources.calls.model import Call, CarrierFailed, Refused
 from datasources.mongo.records import LeadRecord
+from datasources.postgres.call_agent import StoredScript
 
 
 class CallControl(Protocol):
@@ -14,3 +15,9 @@ class CallControl(Protocol):
     ) -> Call | Refused | CarrierFailed: ...
 
     async def command(self, call: Call, action: str, **arguments: Any) -> CarrierFailed | None: ...
+
+    async def call_script(self, *, account_id: int) -> StoredScript: ...
+
+    async def update_call_script(
+        self, *, account_id: int, changes: dict[str, Any], user_id: int | None
+    ) -> StoredScript | list[tuple[str, str]]: ...

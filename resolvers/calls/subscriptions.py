@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from graphql import GraphQLError
 
@@ -32,6 +33,7 @@ class CallUpdate:
     type: str
     occurred_at: datetime
     call: Call
+    data: dict[str, Any] | None = None  # an agent.* dialogue step's facts
 
 
 async def _follow(ctx: RequestContext, stream_key: str, after: str | None) -> AsyncIterator[CallUpdate]:
@@ -51,7 +53,8 @@ async def _follow(ctx: RequestContext, stream_key: str, after: str | None) -> As
             ctx.fresh_loaders()  # this event's nested fields read the rows as they are now
             if not await ctx.loaders.sees_call(call):
                 continue
-            yield CallUpdate(entry.cursor, kind, occurred_at, call)
+            data = event.get("data")
+            yield CallUpdate(entry.cursor, kind, occurred_at, call, data if isinstance(data, dict) else None)
     except Overflow as exc:
         raise GraphQLError(str(exc), extensions={"code": "SUBSCRIBER_TOO_SLOW"}) from None
     except CursorExpired as exc:

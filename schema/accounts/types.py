@@ -46,10 +46,12 @@ class User(Node):
     phone: str | None
     active: bool
     created_at: datetime
+    on_duty: bool = strawberry.field(description="A closer: the voice agent transfers hot leads to a user on duty "
+                                                 "with a phone who is not on another live call.")
 
     @classmethod
     def from_record(cls, r: UserRecord) -> User:
         return cls(
             id=strawberry.ID(encode("User", r.id)), email=r.email, full_name=r.full_name, role=Role(r.role),
-            phone=r.phone, active=r.active, created_at=r.created_at,
+            phone=r.phone, active=r.active, created_at=r.created_at, on_duty=r.on_duty,
         )

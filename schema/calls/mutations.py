@@ -3,14 +3,20 @@ from __future__ import annotations
 from typing import Annotated
 
 import strawberry
+from strawberry.scalars import JSON
 
 from datasources.calls.model import Call as CallRecord
+from datasources.postgres.call_agent import StoredScript
 from resolvers.calls import command
+from resolvers.calls.call_script import update_call_script
+from resolvers.calls.set_on_duty import set_on_duty
 from resolvers.calls.start_call import start_call
 from resolvers.results import Failure, guarded
-from schema.calls.types import Call
+from schema.accounts.types import User
+from schema.calls.types import Call, CallScript
 from schema.context import Info
-from schema.errors import CallRefusedError, MutationError, call_error
+from schema.errors import CallRefusedError, MutationError, call_error, from_failure
+from schema.identity.types import UserPayload
 
 
 @strawberry.type
@@ -22,6 +28,22 @@ CallResult = Annotated[
     CallPayload | CallRefusedError | MutationError,
     strawberry.union("CallResult"),
 ]
+
+
+@strawberry.type
+class CallScriptPayload:
+    call_script: CallScript
+
+
+CallScriptResult = Annotated[CallScriptPayload | MutationError, strawberry.union("CallScriptResult")]
+OnDutyResult = Annotated[UserPayload | MutationError, strawberry.union("OnDutyResult")]
+
+
+@strawberry.input
+class UpdateCallScriptInput:
+    script: JSON = strawberry.field(description="The fields to change, as in `CallScript.script` (e.g. "
+                                                "`{\"greeting\": \"Hi!\", \"weights\": {\"need\": 40, ...}}`); "
+                                                "the others keep their value.")
 
 
 def call_result(outcome: CallRecord | Failure) -> CallResult:
@@ -48,3 +70,22 @@ class CallMutations:
     @strawberry.mutation(description="Speaks `text` into the live call (text to speech).")
     async def speak(self, info: Info, call_id: strawberry.ID, text: str) -> CallResult:
         return call_result(await guarded(command.speak(info.context, call_id, text)))
+
+    @strawberry.mutation(description="Changes the account's call script (owner, admin, manager); a refused value "
+                                     "answers a ValidationError naming its field, e.g. `input.script.weights`.")
+    async def update_call_script(self, info: Info, input: UpdateCallScriptInput) -> CallScriptResult:
+        outcome: StoredScript | Failure = await guarded(update_call_script(info.context, input.script))
+        if isinstance(outcome, Failure):
+            return from_failure(outcome)
+        return CallScriptPayload(call_script=CallScript.from_record(outcome))
+
+    @strawberry.mutation(description="Puts a user on or off duty as a closer (the voice agent transfers hot leads "
+                                     "to them), with the phone to ring; managers and above for anyone, anyone for "
+                                     "themselves.")
+    async def set_on_duty(
+        self, info: Info, user_id: strawberry.ID, on_duty: bool, phone: str | None = None
+    ) -> OnDutyResult:
+        outcome = await guarded(set_on_duty(info.context, user_id, on_duty, phone))
+        if isinstance(outcome, Failure):
+            return from_failure(outcome)
+        return UserPayload(user=User.from_record(outcome))

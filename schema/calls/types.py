@@ -5,8 +5,10 @@ from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
+from strawberry.scalars import JSON
 
 from datasources.calls.model import Call as CallRecord
+from datasources.postgres.call_agent import StoredScript
 from resolvers.calls.subscriptions import CallUpdate
 from resolvers.ids import encode
 from schema.accounts.types import User
@@ -53,7 +55,27 @@ class Call(Node):
     gathered: str | None
     speaking: bool
     updated_at: datetime | None
+    agent_step: str | None = strawberry.field(description="Where the voice agent's dialogue is: dialing, "
+                                                           "detecting, qualifying, asking:<criterion>, voicemail, "
+                                                           "closing, transferring, hanging_up, ended.")
+    outcome: str | None = strawberry.field(description="transferred, callback, warm, cold, opted_out, voicemail, "
+                                                       "hung_up, busy, no_answer (once the dialogue settles it).")
     record: strawberry.Private[CallRecord]
+
+    @strawberry.field(description="The score and class the agent set on this call, while live and after.")
+    def qualification(self) -> CallQualification | None:
+        q = self.record.qualification
+        if not q:
+            return None
+        return CallQualification(score=int(q["score"]), class_=str(q["class"]), via=str(q["via"]),
+                                 answers=JSON(dict(q.get("answers") or {})))
+
+    @strawberry.field(description="The closer a hot lead was transferred to (PostgreSQL).")
+    async def closer(self, info: Info) -> User | None:
+        if self.record.closer_id is None:
+            return None
+        found = await info.context.loaders.user.load(self.record.closer_id)
+        return User.from_record(found) if found else None
 
     @classmethod
     def from_record(cls, r: CallRecord) -> Call:
@@ -63,7 +85,7 @@ class Call(Node):
             answered_at=r.answered_at, ended_at=r.ended_at, duration_sec=r.duration_sec, hangup_cause=r.hangup_cause,
             hangup_source=r.hangup_source, answered_by=r.answered_by, recording_url=r.recording_url,
             transcript=list(r.transcript), dtmf=r.dtmf, gathered=r.gathered, speaking=r.speaking,
-            updated_at=r.updated_at, record=r,
+            updated_at=r.updated_at, agent_step=r.agent_step, outcome=r.outcome, record=r,
         )
 
     @strawberry.field(description="The lead called (MongoDB).")
@@ -83,14 +105,53 @@ class Call(Node):
         return User.from_record(found) if found else None
 
 
-@strawberry.type(description="One change of a call; `cursor` resumes a subscription right after it.")
+@strawberry.type(description="One change of a call; `cursor` resumes a subscription right after it. The voice "
+                             "agent's dialogue steps are events too (`agent.question_asked`, `agent.answer_heard` "
+                             "(partial or final), `agent.transcript_line`, `agent.score_set`, `agent.transferred_to`, "
+                             "`agent.voicemail_left`, `agent.opted_out`, `agent.callback_promised`), with what they "
+                             "say in `data`.")
 class CallEvent:
     cursor: str
     type: str
     occurred_at: datetime
     call: Call
+    data: JSON | None = strawberry.field(description="The dialogue step's facts (agent.* events); null otherwise.")
 
     @classmethod
     def from_update(cls, update: CallUpdate) -> CallEvent:
         return cls(cursor=update.cursor, type=update.type, occurred_at=update.occurred_at,
-                   call=Call.from_record(update.call))
+                   call=Call.from_record(update.call), data=None if update.data is None else JSON(update.data))
+
+
+@strawberry.type(description="The scored BANT answers of a call (voice/scoring.py).")
+class CallQualification:
+    score: int
+    class_: str = strawberry.field(name="class", description="hot (>= 70), warm (40-69) or cold (< 40).")
+    via: str = strawberry.field(description="ai (the AI gather) or dtmf (the fallback menu).")
+    answers: JSON = strawberry.field(description="criterion -> normalized answer.")
+
+
+@strawberry.type(description="What the voice agent says and asks, and how it scores (README: the call script).")
+class CallScript:
+    script: JSON = strawberry.field(description="The whole script (greeting, disclosure, record, questions, "
+                                                "opt_out_digit, voicemail, closings, handover, callback_promise, "
+                                                "follow_up_hours, weights, voice, language, ai_timeout_ms).")
+    updated_at: datetime | None = strawberry.field(description="Null: the account uses the default script.")
+    record: strawberry.Private[StoredScript]
+
+    @classmethod
+    def from_record(cls, r: StoredScript) -> CallScript:
+        return cls(script=JSON(r.script), updated_at=r.updated_at, record=r)
+
+    @strawberry.field(description="Who saved it last.")
+    async def updated_by(self, info: Info) -> User | None:
+        if self.record.updated_by is None:
+            return None
+        found = await info.context.loaders.user.load(self.record.updated_by)
+        return User.from_record(found) if found else None
+
+
+@strawberry.type(description="A past call and how near its conversation is to the text searched (1: the same).")
+class ConversationMatch:
+    call: Call
+    score: float

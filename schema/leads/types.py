@@ -48,6 +48,11 @@ class Qualification:
     need: str | None
     timeline: str | None
     answers: list[Answer]
+    score: int | None = strawberry.field(description="0-100, set by the voice agent's last qualification call.")
+    class_: str | None = strawberry.field(name="class", description="hot (>= 70), warm (40-69) or cold (< 40).")
+    via: str | None = strawberry.field(description="How the answers came: ai (the AI gather) or dtmf (the menu).")
+    qualified_at: datetime | None
+    call_id: strawberry.ID | None = strawberry.field(description="The call that set the score.")
 
 
 @strawberry.type
@@ -118,6 +123,8 @@ class Lead(Node):
             qualification=Qualification(
                 budget=q.budget, authority=q.authority, need=q.need, timeline=q.timeline,
                 answers=[Answer(question=k, answer=v) for k, v in q.answers.items()],
+                score=q.score, class_=q.cls, via=q.via, qualified_at=q.qualified_at,
+                call_id=strawberry.ID(encode("Call", q.call_id)) if q.call_id else None,
             ),
             tags=list(r.tags),
             notes=[Note(id=strawberry.ID(n.id), body=n.body, created_at=n.created_at) for n in r.notes],

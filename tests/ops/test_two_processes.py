@@ -13,8 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 import websockets
 
+from datasources.redis import keys
 from ops.voice import DEV_KEY_FILE
 from resolvers.ids import decode
 from resolvers.ids import encode as encode_id
@@ -102,3 +104,44 @@ async def test_events_cross_processes_and_resume_anywhere(
     state = httpx.post(second_app.graphql, json={"query": "query($id: ID!) { call(id: $id) { dtmf } }",
                                                  "variables": {"id": global_id}}, headers=auth_headers).json()
     assert state["data"]["call"]["dtmf"] == DTMF_DIGITS
+
+
+async def test_two_replicas_send_each_agent_command_once(
+    app_server: AppServer, second_app: AppServer, store_env: dict[str, str], auth_headers: dict[str, str],
+) -> None:
+    """Every webhook of a dialogue goes twice to each replica at once: the agent's commands (sent through each
+    replica's simulated carrier, which counts them in Redis) go out once each."""
+    key = load_private_key((Path(store_env["SWITCHBOARD_DATA_DIR"]) / DEV_KEY_FILE).read_text())
+    account = httpx.post(app_server.graphql, json={"query": "{ account { id } }"},
+                         headers=auth_headers).json()["data"]["account"]["id"]
+    account_id = int(decode(account)[1])
+    call_id, control_id = uuid.uuid4().hex, f"v3:replicas-{uuid.uuid4().hex}"
+    state = encode(call_id=call_id, account_id=account_id, key=app_client_state_key())
+    hot = {"budget": "high", "authority": "decision_maker", "need": "strong", "timeline": "this_month",
+           "opt_out": False}
+    dialogue: list[tuple[str, dict[str, Any]]] = [
+        ("call.initiated", {"direction": "outgoing", "state": "bridging"}),
+        ("call.answered", {}),
+        ("call.machine.premium.detection.ended", {"result": "human_business"}),
+        ("call.ai_gather.ended", {"status": "valid", "result": hot}),
+        ("call.speak.ended", {"status": "completed"}),
+        # the closer and the lead said goodbye: the closer is free for the next hot lead
+        ("call.hangup", {"hangup_cause": "normal_clearing", "hangup_source": "callee"}),
+    ]
+    async with httpx.AsyncClient() as http:
+        for kind, payload in dialogue:
+            body = envelope(kind, {"call_control_id": control_id, "client_state": state, **payload})
+            posts = [http.post(f"{app.url}/webhooks/telnyx", content=body, headers=signed_headers(key, body))
+                     for app in (app_server, second_app, app_server, second_app)]
+            statuses = [r.json()["status"] for r in await asyncio.gather(*posts)]
+            assert sorted(statuses) == ["applied", "duplicate", "duplicate", "duplicate"], statuses
+    client = redis.Redis.from_url(store_env["REDIS_URL"], decode_responses=True)
+    try:
+        counts: dict[str, str] = client.hgetall(keys.simulated_commands(control_id))  # type: ignore[assignment]
+    finally:
+        client.close()
+    kinds = sorted(name.split(":")[0] for name in counts)
+    assert set(counts.values()) == {"1"}, counts
+    # the hot lead goes to the demo account's closer on duty, or (closer busy) is promised a callback
+    assert kinds in (sorted(["record_start", "transcription_start", "gather_using_ai", "speak", "transfer"]),
+                     sorted(["record_start", "transcription_start", "gather_using_ai", "speak", "hangup"])), counts

@@ -114,7 +114,7 @@ async def test_start_call_streams_live_events_and_archives(app_server: AppServer
     types = [e["type"] for e in events]
     assert types[0] in ("call.queued", "call.dialed", "call.initiated")
     assert "call.answered" in types and types[-1] == "call.hangup"
-    assert events[-1]["call"]["state"] == "COMPLETED" and events[-1]["call"]["answeredBy"] == "human"
+    assert events[-1]["call"]["state"] == "COMPLETED" and events[-1]["call"]["answeredBy"] == "human_residence"
     cursors = [e["cursor"] for e in events]
     assert len(cursors) == len(set(cursors)), "no event is delivered twice"
 

@@ -52,6 +52,10 @@ transfer call                   Y     Y      Y      Y       -        -      -
 hang up call                    Y     Y      Y      Y       -        -      -
 liveCalls subscription          Y     Y      Y      Y       -        -      Y
 callUpdates subscription        Y     Y      Y      Y       -        -      Y
+read callScript                 Y     Y      Y      Y       -        -      Y
+update callScript               Y     Y      Y      -       -        -      -
+set someone on duty             Y     Y      Y      -       -        -      -
+set oneself on duty             Y     Y      Y      Y       Y        Y      Y
 read routes                     Y     Y      Y      -       Y        Y      Y
 read route                      Y     Y      Y      -       Y        Y      Y
 read stop                       Y     Y      Y      -       Y        Y      Y
@@ -416,6 +420,32 @@ async def call_cells(lab: Lab, table: dict[str, dict[str, Cell]]) -> str:
     return agent_call
 
 
+async def agent_cells(lab: Lab, table: dict[str, dict[str, Cell]]) -> None:
+    """The voice agent's script and closers: who may read and change the script, and put users on duty."""
+    stamp = "SELECT concat(updated_at, '/', updated_by) FROM call_scripts WHERE account_id = :a"
+    duty = "SELECT concat(on_duty, '/', phone) FROM users WHERE id = :u"
+    update = f"mutation($s: JSON!) {{ updateCallScript(input: {{script: $s}}) {{ {ERR} }} }}"
+    on_duty = f"mutation($id: ID!, $on: Boolean!, $phone: String) {{ setOnDuty(userId: $id, onDuty: $on, " \
+              f"phone: $phone) {{ {ERR} }} }}"
+    target = await new_user(lab, "VIEWER")
+    key = int(decode(target)[1])
+    closer = await me(lab, "manager")  # the demo account's closer on duty: back on duty afterwards
+    closer_phone = await lab.sql("SELECT phone FROM users WHERE id = :u", u=int(decode(closer)[1]))
+    for n, role in enumerate(sorted(ROLES, key=lambda r: r in {"owner", "admin", "manager"})):  # denied first
+        table["read callScript"][role] = await read(lab, role, "{ callScript { script updatedAt } }",
+                                                    present=lambda d: d["callScript"] is not None)
+        before = await lab.sql(stamp, a=lab.account_id)
+        cell, _ = await mutate(lab, role, update, "CallScriptPayload", s={"voicemail": f"Hi, call us back ({role})."})
+        table["update callScript"][role] = unchanged(cell, before, await lab.sql(stamp, a=lab.account_id), "script")
+        before = await lab.sql(duty, u=key)
+        cell, _ = await mutate(lab, role, on_duty, "UserPayload", id=target, on=False, phone=f"+1415555{n:03d}1")
+        table["set someone on duty"][role] = unchanged(cell, before, await lab.sql(duty, u=key), "on duty/phone")
+        mine = await me(lab, role)
+        cell, _ = await mutate(lab, role, on_duty, "UserPayload", id=mine, on=False)
+        table["set oneself on duty"][role] = cell
+    await lab.data("owner", on_duty, id=closer, on=True, phone=closer_phone)
+
+
 async def fleet_cells(lab: Lab, table: dict[str, dict[str, Cell]], driver_route: dict[str, Any]) -> None:
     vehicle_count = "SELECT count(*) FROM vehicles WHERE account_id = :a"
     route_count = "SELECT count(*) FROM routes WHERE account_id = :a"
@@ -568,6 +598,7 @@ async def test_role_matrix(lab: Lab, capsys: pytest.CaptureFixture[str]) -> None
 
     await lead_cells(lab, table, visited)
     await call_cells(lab, table)
+    await agent_cells(lab, table)
     await fleet_cells(lab, table, driver_route)
     await identity_cells(lab, table)
 

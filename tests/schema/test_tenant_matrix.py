@@ -553,6 +553,9 @@ SLOTS = [
          lambda w, i: {"id": i}, True),
     Slot("revokeApiKey.id", "revokeApiKey", "ApiKey", m("revokeApiKey", "$id: ID!", "id: $id", KEY_P),
          lambda w, i: {"id": i}, True),
+    Slot("setOnDuty.userId", "setOnDuty", "User",
+         m("setOnDuty", "$id: ID!", 'userId: $id, onDuty: true, phone: "+14155550177"', USER_P),
+         lambda w, i: {"id": i}, True),
 ]
 
 # id-less fields that list or search: they must not carry a single globex object either
@@ -567,6 +570,9 @@ LISTS = {
     "users": "{ users { id email } }",
     "apiKeys": "{ apiKeys { id } }",
     "activeCalls": "{ activeCalls { id lead { id } } }",
+    "callScript": "{ callScript { script updatedBy { id email } } }",
+    "searchConversations": '{ searchConversations(text: "globex-only cryogenic widget negotiations", first: 20) '
+                           "{ call { id lead { id phone } } } }",
 }
 
 

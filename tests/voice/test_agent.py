@@ -446,3 +446,14 @@ def test_the_conversation_round_trips_through_json(delivery: tuple[str, list[Cal
     persona, _, delivered = delivery
     conversation = run(delivered, context_of(persona)).conversation
     assert Conversation.from_dict(orjson.loads(orjson.dumps(conversation.to_dict()))) == conversation
+
+
+def test_a_hostile_status_is_read_as_none() -> None:
+    """Any JSON may stand where Telnyx puts a string: the agent reads it as no status, and does not raise."""
+    call = Call(id="c", account_id=1, direction="outbound")
+    at = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
+    conversation = Conversation()
+    for n, kind in enumerate(["call.gather.ended", "call.speak.ended", "call.ai_gather.ended", "call.hangup"]):
+        event = CallEvent(f"h{n}", kind, at, {"status": [], "digits": {}, "result": [], "hangup_cause": 1})
+        conversation = decide(call, conversation, event, DEFAULT_SCRIPT, AgentContext()).conversation
+    assert conversation.seen == {"h0", "h1", "h2", "h3"}

@@ -9,6 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from voice.envelope import HANDLED
 from voice.signature import (
     PublicKeyError,
     SignatureError,
@@ -50,7 +51,7 @@ def reason(keys: tuple[Ed25519PrivateKey, str], body: bytes, **overrides: object
 
 
 def test_fixtures_are_there() -> None:
-    assert len(BODIES) == 10
+    assert len(BODIES) == len(HANDLED)
 
 
 @pytest.mark.parametrize("path", BODIES, ids=lambda path: path.stem)

@@ -50,8 +50,11 @@ def at(second: float) -> datetime:
 # -- each event type ------------------------------------------------------------------------------------
 
 
-def test_the_ten_handled_types_are_the_ones_with_handlers() -> None:
-    assert set(HANDLERS) == HANDLED
+def test_the_handled_types_are_the_ones_with_handlers_and_the_agents() -> None:
+    # the AI gather's and transcription's events only feed the agent's conversation (voice/agent.py)
+    agent_only = {"call.ai_gather.ended", "call.ai_gather.partial_results", "call.ai_gather.message_history_updated",
+                  "call.transcription"}
+    assert set(HANDLERS) == HANDLED - agent_only
 
 
 def test_initiated() -> None:
@@ -253,6 +256,18 @@ def test_a_hangup_after_the_answer(cause: str | None, answered_by: str | None, e
     assert run(events).state is expected
 
 
+def test_premium_detection_and_greeting_end() -> None:
+    human = run([event("call.answered", "a", 0),
+                 event("call.machine.premium.detection.ended", "d", 3, result="human_business"),
+                 event("call.hangup", "h", 30, hangup_cause="normal_clearing")])
+    assert (human.answered_by, human.state) == ("human_business", CallState.completed)
+    # the greeting-ended event alone (the beep came first) is a machine, and the call ends as voicemail
+    machine = run([event("call.hangup", "h", 30, hangup_cause="normal_clearing"),
+                   event("call.machine.premium.greeting.ended", "g", 9, result="beep_detected"),
+                   event("call.answered", "a", 0)])
+    assert (machine.answered_by, machine.state) == ("machine", CallState.voicemail)
+
+
 def test_a_detection_result_alone_means_someone_picked_up() -> None:
     events = [
         event("call.hangup", "h", 30, hangup_cause="timeout"),
@@ -282,8 +297,11 @@ def histories(draw: st.DrawFn) -> list[CallEvent]:
         if draw(st.booleans()):
             events.append(make("call.bridged", 10, 30, **parties))
     for _ in range(draw(st.integers(0, 2 if answered else 1))):
-        result = draw(st.sampled_from(["human", "machine", "not_sure"]))
-        events.append(make("call.machine.detection.ended", 5, 25, result=result, **parties))
+        result = draw(st.sampled_from(["human", "machine", "not_sure", "human_residence", "silence"]))
+        kind = draw(st.sampled_from(["call.machine.detection.ended", "call.machine.premium.detection.ended"]))
+        events.append(make(kind, 5, 25, result=result, **parties))
+    if answered and draw(st.booleans()):
+        events.append(make("call.machine.premium.greeting.ended", 10, 30, result="beep_detected", **parties))
     for _ in range(draw(st.integers(0, 3))):
         started = make("call.speak.started", 5, 60)
         ended = make("call.speak.ended", 5, 60, status=draw(st.sampled_from(["completed", "call_hangup"])))

@@ -60,6 +60,7 @@ class TelnyxCarrier:
                 from_=from_,
                 client_state=client_state,
                 command_id=command_id,
+                answering_machine_detection="premium",
             )
         if response.data is None:
             raise CarrierError("the dial response carried no call")
@@ -69,16 +70,35 @@ class TelnyxCarrier:
             call_session_id=response.data.call_session_id,
         )
 
-    async def hang_up(self, *, call_control_id: str, command_id: str) -> None:
+    async def hang_up(self, *, call_control_id: str, command_id: str, client_state: str | None = None) -> None:
         with _refusals():
-            await self._client.calls.actions.hangup(call_control_id, command_id=command_id)
+            await self._client.calls.actions.hangup(
+                call_control_id, command_id=command_id, **_given(client_state=client_state)
+            )
 
-    async def transfer(self, *, call_control_id: str, to: str, command_id: str) -> None:
+    async def transfer(
+        self,
+        *,
+        call_control_id: str,
+        to: str,
+        command_id: str,
+        client_state: str | None = None,
+        from_display_name: str | None = None,
+        audio_url: str | None = None,
+    ) -> None:
+        optional = _given(client_state=client_state, from_display_name=from_display_name, audio_url=audio_url)
         with _refusals():
-            await self._client.calls.actions.transfer(call_control_id, to=to, command_id=command_id)
+            await self._client.calls.actions.transfer(call_control_id, to=to, command_id=command_id, **optional)
 
     async def speak(
-        self, *, call_control_id: str, text: str, command_id: str, voice: str = "female", language: str = "en-US"
+        self,
+        *,
+        call_control_id: str,
+        text: str,
+        command_id: str,
+        voice: str = "female",
+        language: str = "en-US",
+        client_state: str | None = None,
     ) -> None:
         with _refusals():
             await self._client.calls.actions.speak(
@@ -88,10 +108,106 @@ class TelnyxCarrier:
                 # The SDK types `language` as a Literal of today's list; Telnyx itself refuses an unknown one (422).
                 language=cast(Any, language),
                 command_id=command_id,
+                **_given(client_state=client_state),
+            )
+
+    async def gather_using_ai(
+        self,
+        *,
+        call_control_id: str,
+        command_id: str,
+        parameters: dict[str, Any],
+        client_state: str | None = None,
+        greeting: str | None = None,
+        send_partial_results: bool = False,
+        send_message_history_updates: bool = False,
+        user_response_timeout_ms: int | None = None,
+    ) -> None:
+        optional = _given(
+            client_state=client_state, greeting=greeting, user_response_timeout_ms=user_response_timeout_ms
+        )
+        with _refusals():
+            await self._client.calls.actions.gather_using_ai(
+                call_control_id,
+                parameters=parameters,
+                command_id=command_id,
+                send_partial_results=send_partial_results,
+                send_message_history_updates=send_message_history_updates,
+                **optional,
+            )
+
+    async def gather_using_speak(
+        self,
+        *,
+        call_control_id: str,
+        command_id: str,
+        payload: str,
+        voice: str = "female",
+        language: str = "en-US",
+        client_state: str | None = None,
+        invalid_payload: str | None = None,
+        valid_digits: str | None = None,
+        minimum_digits: int | None = None,
+        maximum_digits: int | None = None,
+    ) -> None:
+        optional = _given(
+            client_state=client_state,
+            invalid_payload=invalid_payload,
+            valid_digits=valid_digits,
+            minimum_digits=minimum_digits,
+            maximum_digits=maximum_digits,
+        )
+        with _refusals():
+            await self._client.calls.actions.gather_using_speak(
+                call_control_id,
+                payload=payload,
+                voice=voice,
+                language=cast(Any, language),
+                command_id=command_id,
+                **optional,
+            )
+
+    async def record_start(
+        self,
+        *,
+        call_control_id: str,
+        command_id: str,
+        format: str = "mp3",
+        channels: str = "dual",
+        client_state: str | None = None,
+    ) -> None:
+        with _refusals():
+            await self._client.calls.actions.start_recording(
+                call_control_id,
+                format=cast(Any, format),
+                channels=cast(Any, channels),
+                command_id=command_id,
+                **_given(client_state=client_state),
+            )
+
+    async def transcription_start(
+        self,
+        *,
+        call_control_id: str,
+        command_id: str,
+        transcription_tracks: str = "both",
+        client_state: str | None = None,
+    ) -> None:
+        with _refusals():
+            await self._client.calls.actions.start_transcription(
+                call_control_id,
+                transcription_tracks=transcription_tracks,
+                command_id=command_id,
+                **_given(client_state=client_state),
             )
 
     async def close(self) -> None:
         await self._client.close()
+
+
+def _given(**optional: Any) -> dict[str, Any]:
+    """The optional arguments that have a value: the SDK leaves an omitted one out of the body."""
+    return {name: value for name, value in optional.items() if value is not None}
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -13,14 +14,15 @@ import pytest
 from ops.embedded.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
-PRISM = ROOT / "node_modules" / ".bin" / "prism"
+# PRISM_BIN: a Prism installed elsewhere (e.g. `npm install @stoplight/prism-cli@5.14.2` in a scratch folder)
+PRISM = Path(os.environ.get("PRISM_BIN") or ROOT / "node_modules" / ".bin" / "prism")
 SPEC = ROOT / "tests" / "fixtures" / "telnyx" / "call-control.yml"
 
 
 @pytest.fixture(scope="session")
 def prism_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not PRISM.exists():
-        pytest.skip(f"{PRISM.relative_to(ROOT)} is missing: run `npm ci` in the repository root (scripts/test does)")
+        pytest.skip(f"{PRISM} is missing: run `npm ci` in the repository root (scripts/test does), or set PRISM_BIN")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = tmp_path_factory.mktemp("prism") / "prism.log"

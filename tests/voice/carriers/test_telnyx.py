@@ -7,14 +7,19 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from datasources.calls.model import Call, CallEvent
 from ops.embedded.ports import free_port
+from voice import dialogue
+from voice.agent import AgentContext, Closer, Command, Conversation, decide
 from voice.carriers.base import Carrier, CarrierError, Dialed
 from voice.carriers.telnyx import TelnyxCarrier
+from voice.script import DEFAULT_SCRIPT
 
 API_KEY = "KEY0123456789ABCDEF"
 CONNECTION_ID = "1494404757140276705"
@@ -103,6 +108,7 @@ async def test_dial_returns_the_call_and_sends_the_whole_command(carriers: Carri
                 "from": "+18005550101",
                 "client_state": CLIENT_STATE,
                 "command_id": sent_id,
+                "answering_machine_detection": "premium",
             },
         )
     ]
@@ -220,3 +226,52 @@ async def test_a_carrier_that_does_not_answer_times_out(carriers: Carriers) -> N
     assert refused.value.status is None
     assert "timed out" in refused.value.reason
 
+
+
+def agent_commands() -> list[Command]:
+    """Every kind of command the agent sends, with the params it really builds, from two short dialogues."""
+    at = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
+    call = Call(id="c1", account_id=1, direction="outbound")
+    context = AgentContext(lead_summary="Ava Garcia, Summit Freight", closer=Closer(7, "Nora Berg", "+18005550199"))
+
+    def run(events: list[tuple[str, dict[str, Any]]]) -> list[Command]:
+        conversation, commands = Conversation(), list[Command]()
+        for n, (kind, payload) in enumerate(events):
+            event = CallEvent(f"e{n}", kind, at + timedelta(seconds=n), payload)
+            decision = decide(call, conversation, event, DEFAULT_SCRIPT, context)
+            conversation, commands = decision.conversation, commands + decision.commands
+        return commands
+
+    hot = {"budget": "high", "authority": "decision_maker", "need": "strong", "timeline": "this_month",
+           "opt_out": False}
+    human = ("call.machine.premium.detection.ended", {"result": "human_residence"})
+    ai_first = run([human, ("call.ai_gather.ended", {"status": "valid", "result": hot}),
+                    ("call.speak.ended", {"status": "completed"})])
+    fallback = run([human, ("call.ai_gather.ended", {"status": "invalid", "result": {}})])
+    return ai_first + [c for c in fallback if c.kind == "gather_using_speak"]
+
+
+@pytest.mark.parametrize(
+    "kind", ["record_start", "transcription_start", "gather_using_ai", "speak", "transfer", "gather_using_speak"]
+)
+async def test_each_agent_command_is_accepted_by_the_spec(carriers: Carriers, prism_url: str, kind: str) -> None:
+    carrier, wire = carriers.open(prism_url)
+    call = SPEC_CALL.call_control_id
+    [command] = [c for c in agent_commands() if c.kind == kind]
+
+    await dialogue.send(carrier, call_control_id=call, client_state=CLIENT_STATE, commands=[command])
+
+    [(path, body)] = wire.sent()
+    assert path == f"/calls/{call}/actions/{kind}"
+    assert (body["command_id"], body["client_state"]) == (command.command_id, CLIENT_STATE)
+    expected = dict(command.params)
+    assert {k: body[k] for k in expected} == expected
+    assert [response.status_code for response in wire.responses] == [200]
+    assert "sl-violations" not in wire.responses[0].headers, wire.responses[0].headers["sl-violations"]
+
+
+async def test_the_agents_hang_up_carries_its_client_state(carriers: Carriers, prism_url: str) -> None:
+    carrier, wire = carriers.open(prism_url)
+    await carrier.hang_up(call_control_id=SPEC_CALL.call_control_id, command_id="c1/hangup", client_state=CLIENT_STATE)
+    assert wire.sent()[0][1] == {"command_id": "c1/hangup", "client_state": CLIENT_STATE}
+    assert [response.status_code for response in wire.responses] == [200]
