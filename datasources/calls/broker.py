@@ -105,25 +105,43 @@ class StreamBroker:
         return sum(len(s.subscribers) for s in self._streams.values())
 
     async def subscribe(self, account_id: int, stream_key: str, after: str | None) -> AsyncIterator[Entry]:
-        """Entries of `stream_key` after `after` (or from now on when None), then live, until cancelled."""
+        """Entries of `stream_key` after `after` (or from now on when None), then live, until cancelled.
+
+        The replay pages through the stream straight to the caller, at the caller's pace, so a long history does
+        not count against the live queue; only the tail that arrives while it joins the live readers is queued.
+        """
         stream = self._hold(stream_key)
         sub = _Subscriber(asyncio.Queue(self.max_queue), (0, 0))
         try:
+            if after is not None:
+                sub.last = parse_id(after)
+                await self._check_retained(stream_key, sub.last, after)
+                start = f"({after}"
+                while True:
+                    rows = await self._range(stream_key, start)
+                    for entry_id, fields in rows:
+                        entry = self._decode(stream_key, entry_id, fields)
+                        sub.last = parse_id(entry_id)  # past a malformed entry too
+                        if entry is not None:
+                            yield entry
+                    if len(rows) < self.batch:
+                        break
+                    start = f"({rows[-1][0]}"
             async with stream.lock:
                 if after is None:
                     newest: Any = await self.redis.xrevrange(stream_key, count=1)
                     sub.last = parse_id(newest[0][0]) if newest else (0, 0)
                 else:
-                    sub.last = parse_id(after)
-                    await self._check_retained(stream_key, sub.last, after)
-                    # the replay: everything the stream still holds past the cursor
-                    start = f"({after}"
+                    # what arrived while the replay ran, read under the lock the live reader takes: no gap
+                    start = "(" + "-".join(map(str, sub.last))
                     while True:
                         rows = await self._range(stream_key, start)
                         for entry_id, fields in rows:
                             entry = self._decode(stream_key, entry_id, fields)
                             if entry is not None:
                                 self._deliver(sub, entry)
+                            else:
+                                sub.last = max(sub.last, parse_id(entry_id))
                         if len(rows) < self.batch:
                             break
                         start = f"({rows[-1][0]}"

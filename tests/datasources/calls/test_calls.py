@@ -10,7 +10,7 @@ import pytest
 from redis.asyncio import Redis
 
 from datasources.calls import store
-from datasources.calls.broker import Entry, Overflow, StreamBroker
+from datasources.calls.broker import Entry, Overflow, StreamBroker, parse_id
 from datasources.calls.store import Change, Json
 from datasources.redis import keys, open_redis
 
@@ -101,12 +101,38 @@ async def test_a_slow_subscriber_is_closed_with_a_reason(redis_url: str, redis: 
     broker = StreamBroker(open_redis(redis_url), max_queue=5)
     await broker.start()
     try:
-        stream = broker.subscribe(account, keys.account_stream(account), after="0")
+        stream = broker.subscribe(account, keys.account_stream(account), after=None)
+        first = asyncio.ensure_future(anext(stream))  # subscribed live from here on
+        await asyncio.sleep(0.3)
         for _ in range(10):
             await store.transact(redis, account_id=account, call_id="c", event_id=None, decide=bump("x"))
+        await first
         with pytest.raises(Overflow, match="resubscribe with after: "):
             async for _ in stream:
                 await asyncio.sleep(0.05)
+    finally:
+        await broker.close()
+        await broker.redis.aclose()
+
+
+async def test_a_replay_longer_than_the_queue_arrives_whole(redis_url: str, redis: Redis) -> None:
+    """The replay goes to the subscriber at its own pace: history does not count against the live queue."""
+    account = random.randint(1, 2**40)
+    for _ in range(30):
+        await store.transact(redis, account_id=account, call_id="c", event_id=None, decide=bump("x"))
+    broker = StreamBroker(open_redis(redis_url), max_queue=5, batch=4)
+    await broker.start()
+    try:
+        stream = broker.subscribe(account, keys.account_stream(account), after="0")
+        got = []
+        async for entry in stream:
+            got.append(entry.cursor)
+            await asyncio.sleep(0.01)
+            if len(got) == 30:
+                break
+        await store.transact(redis, account_id=account, call_id="c", event_id=None, decide=bump("x"))
+        live = await asyncio.wait_for(anext(stream), 10)  # then live, after the replay
+        assert len(set(got)) == 30 and parse_id(live.cursor) > parse_id(got[-1])
     finally:
         await broker.close()
         await broker.redis.aclose()
