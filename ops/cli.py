@@ -275,6 +275,16 @@ def _register_reconcile() -> None:
 _register_reconcile()
 
 
+def _register_backup() -> None:
+    from ops.backup_cli import backup, restore
+
+    app.command("backup")(backup)
+    app.command("restore")(restore)
+
+
+_register_backup()
+
+
 def _register_solve() -> None:
     from fleet.solve_cli import main as solve
 
