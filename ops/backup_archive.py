@@ -1,4 +1,5 @@
-"""The backup archive: a `.tar.gz` of `manifest.json` and one JSON-lines member per store.
+"""The backup archive: a `.tar.gz` of `manifest.json` and one member per store: JSON lines, or for PostgreSQL
+a pg_dump custom-format file where a matching pg_dump was installed (`datasources/postgres/native.py`).
 
 Reading an archive checks everything that can be checked without a store (that it is a tar.gz, that it has a
 valid manifest of a known format, that every member the manifest names is there with its SHA-256) and raises
@@ -20,6 +21,8 @@ MANIFEST = "manifest.json"
 STORES = ("postgresql", "mongodb", "graph", "chroma", "redis")
 PREFIX = "switchboard-"
 SUFFIX = ".tar.gz"
+# member format -> file suffix
+MEMBER_FORMATS = {"jsonl": ".jsonl", "pg_dump": ".pgdump"}
 
 
 class ArchiveError(Exception):
@@ -33,6 +36,14 @@ class Member:
     bytes: int
     counts: dict[str, int]
     seconds: float = 0.0
+    format: str = "jsonl"
+    # the SHA-256 of the store's data as JSON lines (the driver's dump), which a restore is verified against;
+    # for a jsonl member it is `sha256` itself, for a pg_dump member it was taken in pg_dump's snapshot
+    records_sha256: str = ""
+
+    @property
+    def data_sha256(self) -> str:
+        return self.records_sha256 or self.sha256
 
 
 @dataclass
@@ -52,6 +63,9 @@ class Manifest:
             if data.get("format") != FORMAT:
                 raise ArchiveError(f"unsupported archive format {data.get('format')!r} (this code reads {FORMAT})")
             members = {store: Member(**m) for store, m in data["members"].items()}
+            if odd := sorted({m.format for m in members.values()} - MEMBER_FORMATS.keys()):
+                raise ArchiveError(f"unsupported member format {', '.join(odd)} (this code reads "
+                                   f"{', '.join(MEMBER_FORMATS)})")
             manifest = cls(created_at=str(data["created_at"]), schema={k: str(v) for k, v in data["schema"].items()},
                            members=members, format=int(data["format"]))
         except ArchiveError:
@@ -68,11 +82,11 @@ def encode(record: dict[str, Any]) -> bytes:
     return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode() + b"\n"
 
 
-def member_name(store: str) -> str:
-    return f"{store}.jsonl"
+def member_name(store: str, format: str = "jsonl") -> str:
+    return f"{store}{MEMBER_FORMATS[format]}"
 
 
-def write(path: Path, manifest: Manifest, members: dict[str, Path]) -> None:
+def write(path: Path, manifest: Manifest, files: dict[str, Path]) -> None:
     """Writes the archive next to `path` and renames it into place, so a crash leaves no half archive."""
     partial = path.with_name(path.name + ".partial")
     with tarfile.open(partial, "w:gz") as tar:
@@ -81,7 +95,7 @@ def write(path: Path, manifest: Manifest, members: dict[str, Path]) -> None:
         info.size = len(raw)
         tar.addfile(info, io.BytesIO(raw))
         for store in STORES:
-            tar.add(members[store], arcname=member_name(store))
+            tar.add(files[store], arcname=manifest.members[store].name)
     partial.replace(path)
 
 

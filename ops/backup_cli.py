@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from datasources.postgres.native import ToolFailed
 from ops import backup_archive as archive
 from ops.backup_archive import STORES, ArchiveError
 from ops.settings import Settings
@@ -91,6 +92,8 @@ def backup(
     = None,
     verify: Annotated[Path | None, typer.Option("--verify", help="Only check this archive; back nothing up.")]
     = None,
+    pg_dump: Annotated[bool, typer.Option(help="Dump PostgreSQL with pg_dump where one of the server's version is "
+                                               "installed (else through the driver).")] = True,
     data_dir: DataDir = None,
 ) -> None:
     """Write one timestamped archive of all five stores (or with --verify check one)."""
@@ -110,11 +113,11 @@ def backup(
 
     async def work(stores: Any) -> tuple[Path, archive.Manifest]:
         with _reporter("backing up") as reporter:
-            return await run(stores, folder, reporter)
+            return await run(stores, folder, reporter, pg_dump=pg_dump)
 
     try:
         path, manifest = asyncio.run(_with_stores(settings, work))
-    except ValueError as exc:
+    except (ValueError, ToolFailed) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     size = path.stat().st_size
@@ -150,6 +153,9 @@ def restore(
             problems = asyncio.run(_with_stores(settings, work))
         except ArchiveError as exc:
             raise _refuse(exc) from None
+        except ToolFailed as exc:
+            typer.echo(f"restore failed: {exc}; PostgreSQL's data was not loaded (restore again)", err=True)
+            raise typer.Exit(1) from None
         except ValueError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None

