@@ -194,7 +194,8 @@ async def end_sessions(db: Database, *, account_id: int, user_id: int, at: datet
 async def change_user(
     db: Database, *, account_id: int, user_id: int, at: datetime, role: str | None = None, active: bool | None = None
 ) -> tuple[UserRecord, int]:
-    """Changes a role or deactivates; either ends the user's sessions at once. Returns the user and the epoch."""
+    """Changes a role or deactivates; either ends the user's sessions at once, and deactivating also revokes the
+    API keys the user made. Returns the user and the epoch."""
     async with db.sessions.begin() as session:
         row = await session.scalar(
             select(User).where(User.account_id == account_id, User.id == user_id).with_for_update()
@@ -207,6 +208,12 @@ async def change_user(
             row.active = active
         row.session_epoch += 1
         await _revoke_refresh(session, account_id=account_id, user_id=user_id, at=at)
+        if active is False:
+            # a departing user's integrations must not outlive them: an admin makes new keys if they are needed
+            await session.execute(
+                update(ApiKey).where(ApiKey.account_id == account_id, ApiKey.created_by == user_id,
+                                     ApiKey.revoked_at.is_(None)).values(revoked_at=at)
+            )
         await session.flush()
         return user_record(row), row.session_epoch
 
@@ -303,6 +310,16 @@ async def revoke_api_key(db: Database, *, account_id: int, key_id: int, at: date
             row.revoked_at = at
         await session.flush()
         return api_key_record(row)
+
+
+@round_trip("postgresql")
+async def api_key_live(db: Database, *, account_id: int, key_id: int) -> bool:
+    """Whether the account's key is still unrevoked (a live principal's periodic re-check)."""
+    async with db.sessions() as session:
+        found = await session.scalar(select(ApiKey.id).where(
+            ApiKey.account_id == account_id, ApiKey.id == key_id, ApiKey.revoked_at.is_(None)
+        ))
+    return found is not None
 
 
 @round_trip("postgresql")

@@ -132,6 +132,5 @@ async def session_ended(stores: Stores, config: AuthConfig, principal: Principal
 
 async def _api_key_ended(stores: Stores, principal: Principal) -> str | None:
     assert principal.api_key_id is not None
-    keys = await identity.api_keys(stores.db, account_id=principal.account_id)
-    live = any(k.id == principal.api_key_id and k.revoked_at is None for k in keys)
+    live = await identity.api_key_live(stores.db, account_id=principal.account_id, key_id=principal.api_key_id)
     return None if live else "the API key has been revoked"

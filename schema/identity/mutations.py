@@ -79,7 +79,8 @@ class IdentityMutations:
         outcome = await guarded(update_user_role(info.context, user_id, RoleValue(role.value)))
         return from_failure(outcome) if isinstance(outcome, Failure) else UserPayload(user=User.from_record(outcome))
 
-    @strawberry.mutation(description="Deactivates a user: their sessions and tokens stop at once.")
+    @strawberry.mutation(description="Deactivates a user: their sessions and tokens stop at once, and the API keys "
+                                     "they made are revoked.")
     async def deactivate_user(self, info: Info, user_id: strawberry.ID) -> UserResult:
         outcome = await guarded(deactivate_user(info.context, user_id))
         return from_failure(outcome) if isinstance(outcome, Failure) else UserPayload(user=User.from_record(outcome))

@@ -150,6 +150,20 @@ async def test_deactivation_and_role_changes_end_sessions_at_once(app_server: Ap
     assert again["data"]["signIn"]["__typename"] == "AuthenticationError"
 
 
+async def test_deactivation_revokes_the_api_keys_the_user_made(app_server: AppServer, app_gql: GraphQL) -> None:
+    _, admin = await new_user(app_server, app_gql, role="ADMIN")
+    make = """mutation { createApiKey(name: "their sync", role: VIEWER) { __typename
+      ... on ApiKeyCreatedPayload { key apiKey { id } } } }"""
+    theirs = (await post(app_server, make, token=admin["accessToken"])).json()["data"]["createApiKey"]["key"]
+    ours = (await app_gql.query(make))["createApiKey"]["key"]
+    for key in (theirs, ours):
+        assert (await post(app_server, "{ me { role } }", token=key)).status_code == 200
+    await app_gql.query("mutation($id: ID!) { deactivateUser(userId: $id) { __typename } }", id=admin["user"]["id"])
+    refused = await post(app_server, "{ me { role } }", token=theirs)
+    assert refused.status_code == 401 and "revoked" in refused.json()["errors"][0]["message"]
+    assert (await post(app_server, "{ me { role } }", token=ours)).status_code == 200
+
+
 async def email_of(gql: GraphQL, user_id: str) -> str:
     found = await gql.query("query($id: ID!) { node(id: $id) { ... on User { email } } }", id=user_id)
     return str(found["node"]["email"])
