@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import Enum
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -14,6 +15,15 @@ from datasources.postgres.engine import Database
 from datasources.postgres.errors import Conflict, NotFound
 from datasources.postgres.models import Route, Stop, User, Vehicle
 from datasources.postgres.records import RouteRecord
+
+
+class Keep(Enum):
+    """An assignment left as it is (its GraphQL argument not given), as opposed to None (cleared)."""
+
+    keep = "keep"
+
+
+KEEP = Keep.keep
 
 
 @dataclass(frozen=True)
@@ -114,21 +124,29 @@ async def create_route(
 
 @round_trip("postgresql")
 async def assign_route(
-    db: Database, *, account_id: int, route_id: int, driver_id: int | None, vehicle_id: int | None
+    db: Database, *, account_id: int, route_id: int, driver_id: int | None | Keep = KEEP,
+    vehicle_id: int | None | Keep = KEEP,
 ) -> RouteRecord:
+    """Sets (an id), clears (None) or keeps (KEEP) the route's driver and vehicle. A planned route with a
+    driver becomes assigned, an assigned one without a driver planned again."""
     async with db.sessions.begin() as session:
         row = await session.scalar(
             select(Route).where(Route.account_id == account_id, Route.id == route_id).with_for_update()
         )
         if row is None:
             raise NotFound("Route", route_id)
-        if driver_id is not None:
-            await _check_owned(session, User, account_id, driver_id)
-        if vehicle_id is not None:
-            await _check_owned(session, Vehicle, account_id, vehicle_id)
-        row.driver_id, row.vehicle_id = driver_id, vehicle_id
-        if row.status == "planned" and driver_id is not None:
+        if not isinstance(driver_id, Keep):
+            if driver_id is not None:
+                await _check_owned(session, User, account_id, driver_id)
+            row.driver_id = driver_id
+        if not isinstance(vehicle_id, Keep):
+            if vehicle_id is not None:
+                await _check_owned(session, Vehicle, account_id, vehicle_id)
+            row.vehicle_id = vehicle_id
+        if row.status == "planned" and row.driver_id is not None:
             row.status = "assigned"
+        elif row.status == "assigned" and row.driver_id is None:
+            row.status = "planned"
     return route_record(row)
 
 

@@ -115,13 +115,15 @@ class FleetMutations:
     async def reorder_stops(self, info: Info, route_id: strawberry.ID, stop_ids: list[strawberry.ID]) -> RouteResult:
         return route_result(await guarded(reorder_stops(info.context, route_id, list(stop_ids))))
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Sets the route's driver and vehicle: an argument not given keeps what the "
+                                     "route has, null clears it. A planned route with a driver becomes ASSIGNED, an "
+                                     "assigned one without a driver PLANNED again.")
     async def assign_route(
         self,
         info: Info,
         route_id: strawberry.ID,
-        driver_id: strawberry.ID | None = None,
-        vehicle_id: strawberry.ID | None = None,
+        driver_id: strawberry.ID | None = strawberry.UNSET,
+        vehicle_id: strawberry.ID | None = strawberry.UNSET,
     ) -> RouteResult:
         return route_result(await guarded(assign_route(info.context, route_id, driver_id, vehicle_id)))
 

@@ -202,10 +202,15 @@ async def test_routes_vehicles_and_stops(gql: GraphQL) -> None:
     )
     assert status["updateStopStatus"]["stop"]["status"] == "ARRIVED"
     assert status["updateStopStatus"]["stop"]["arrivedAt"]
-    unassigned = await gql.query(
+    kept = await gql.query(
         "mutation($r: ID!) { assignRoute(routeId: $r) { " + ROUTE + " } }", r=route["id"]
     )
+    assert kept["assignRoute"]["route"]["driver"] is not None  # an argument not given changes nothing
+    unassigned = await gql.query(
+        "mutation($r: ID!) { assignRoute(routeId: $r, driverId: null) { " + ROUTE + " } }", r=route["id"]
+    )
     assert unassigned["assignRoute"]["route"]["driver"] is None
+    assert unassigned["assignRoute"]["route"]["vehicle"] == kept["assignRoute"]["route"]["vehicle"] is not None
     duplicate = await gql.query(
         "mutation($input: CreateRouteInput!) { createRoute(input: $input) { " + ROUTE + " } }",
         input={"number": "T-1", "date": "2026-12-01"},
