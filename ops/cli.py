@@ -35,6 +35,8 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     data_dir: DataDir = None,
     reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes behind the one port; the embedded stores, "
+                                                     "migrations and demo data start once, before them.")] = 1,
 ) -> None:
     """Start the API. Stores without a URL in the environment run embedded under the data folder."""
     import uvicorn
@@ -43,7 +45,7 @@ def serve(
     from ops.logging import configure
 
     settings = _settings(data_dir)
-    configure(settings.log_level, json=settings.profile.json_logs or not sys.stderr.isatty())
+    configure(settings.log_level, json=settings.profile.json_logs or not sys.stderr.isatty(), pid=workers > 1)
     embedded = [
         name for name, url in (("PostgreSQL", settings.postgres_url), ("MongoDB", settings.mongodb_uri),
                                ("Neo4j", settings.neo4j_uri), ("Redis", settings.redis_url),
@@ -55,6 +57,11 @@ def serve(
     if "SIMULATOR_TARGET" not in os.environ:
         # the simulated carrier posts its webhooks back to this server
         settings.simulator_target = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    if workers > 1:
+        from ops.workers import serve_workers
+
+        typer.echo(f"{workers} workers on port {port}", err=True)
+        raise typer.Exit(serve_workers(settings, host=host, port=port, workers=workers))
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None, lifespan="on", ws="websockets-sansio")
 
 

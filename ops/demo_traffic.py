@@ -1,5 +1,8 @@
 """DEMO_CALLS_PER_MINUTE: the embedded server dials demo leads now and then through the simulated carrier, so the
-live view (GraphiQL's live tab, `liveCalls`) shows a working floor without anyone clicking. Development only."""
+live view (GraphiQL's live tab, `liveCalls`) shows a working floor without anyone clicking. Development only.
+
+It has no lease of its own, so one process per data folder dials (`ops.once`): `serve --workers N` dials at the
+rate asked, not N times it."""
 
 from __future__ import annotations
 
@@ -9,16 +12,19 @@ import random
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from datetime import UTC, datetime
+from pathlib import Path
 
 from datasources.calls.model import Call
 from datasources.mongo import leads
 from datasources.postgres import accounts
 from datasources.stores import Stores
+from ops.once import exclusive
 from voice import policy
 from voice.service import CallService
 
 log = logging.getLogger(__name__)
 SAMPLE = 200  # leads of an account looked at per call
+LOCK_FILE = "demo-traffic.lock"
 
 
 async def place_one(stores: Stores, service: CallService, rng: random.Random, now: datetime) -> Call | None:
@@ -40,19 +46,23 @@ async def place_one(stores: Stores, service: CallService, rng: random.Random, no
     return None
 
 
-def schedule(stores: Stores, service: CallService, *, per_minute: float) -> Callable[[], Awaitable[None]]:
-    """Places `per_minute` calls a minute (spaced evenly) until the returned function stops it."""
+def schedule(
+    stores: Stores, service: CallService, *, per_minute: float, lock: Path
+) -> Callable[[], Awaitable[None]]:
+    """Places `per_minute` calls a minute (spaced evenly), once this process holds `lock`, until the returned
+    function stops it."""
     rng = random.Random()
 
     async def run() -> None:
-        while True:
-            await asyncio.sleep(60.0 / per_minute)
-            try:
-                placed = await place_one(stores, service, rng, datetime.now(UTC))
-                if placed is not None:
-                    log.info("demo call %s to %s", placed.id, placed.to_number)
-            except Exception:
-                log.exception("demo call failed")
+        async with exclusive(lock):
+            while True:
+                await asyncio.sleep(60.0 / per_minute)
+                try:
+                    placed = await place_one(stores, service, rng, datetime.now(UTC))
+                    if placed is not None:
+                        log.info("demo call %s to %s", placed.id, placed.to_number)
+                except Exception:
+                    log.exception("demo call failed")
 
     task = asyncio.create_task(run(), name="demo-calls")
 

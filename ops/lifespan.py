@@ -7,17 +7,15 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from dataclasses import asdict
 from typing import Any, TypedDict
 
 from starlette.applications import Starlette
 
 from datasources.stores import Stores
-from ops import demo_traffic, migrate, reconcile
-from ops.demo_users import credentials_path, describe, read_credentials, write_credentials
+from ops import demo_traffic, reconcile
+from ops.first_start import first_start
 from ops.fleet import Fleet, open_fleet
 from ops.projector import Projector
-from ops.seed import is_seeded, seed_demo
 from ops.settings import Settings
 from ops.stores import open_all
 from ops.voice import Voice, open_voice
@@ -44,20 +42,7 @@ def lifespan(settings: Settings) -> Lifespan:
     async def run(app: Starlette) -> AsyncIterator[State]:
         async with AsyncExitStack() as exits:
             stores, urls = await open_all(settings, exits)
-            if settings.auto_migrate:
-                for line in await migrate.up_all(stores):
-                    log.info("migrated %s", line)
-            demo_users: list[dict[str, Any]] = []
-            if settings.seeds_demo and not settings.profile.secrets_required:
-                if not await is_seeded(stores):
-                    started = time.perf_counter()
-                    _, credentials = await seed_demo(stores, leads=settings.demo_leads)
-                    write_credentials(settings.data_dir, credentials)
-                    log.info("demo data written in %.1f s", time.perf_counter() - started)
-                credentials = read_credentials(settings.data_dir)
-                if credentials:
-                    log.warning("%s", describe(credentials, credentials_path(settings.data_dir)))
-                demo_users = [asdict(c) for c in credentials]
+            demo_users = await first_start(settings, stores)
             projection = Projection(wait=settings.projection_wait.total_seconds(),
                                     max_attempts=settings.projection_max_attempts, wakeup=asyncio.Event())
             projector = Projector(stores, projection, poll=settings.projection_poll)
@@ -70,7 +55,8 @@ def lifespan(settings: Settings) -> Lifespan:
 
                 if isinstance(voice.service.carrier, SimulatedCarrier):
                     exits.push_async_callback(demo_traffic.schedule(
-                        stores, voice.service, per_minute=settings.demo_calls_per_minute))
+                        stores, voice.service, per_minute=settings.demo_calls_per_minute,
+                        lock=settings.data_dir / demo_traffic.LOCK_FILE))
                 else:
                     log.warning("DEMO_CALLS_PER_MINUTE is ignored: it only dials through the simulated carrier")
             if settings.reconcile_interval is not None:

