@@ -34,7 +34,6 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     data_dir: DataDir = None,
-    reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes behind the one port; the embedded stores, "
                                                      "migrations and demo data start once, before them.")] = 1,
 ) -> None:
