@@ -34,6 +34,8 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     data_dir: DataDir = None,
+    reload: Annotated[bool, typer.Option(help="Development: restart the API when a Python file changes; the "
+                                              "embedded stores keep running.")] = False,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes behind the one port; the embedded stores, "
                                                      "migrations and demo data start once, before them.")] = 1,
 ) -> None:
@@ -44,7 +46,7 @@ def serve(
     from ops.logging import configure
 
     settings = _settings(data_dir)
-    configure(settings.log_level, json=settings.profile.json_logs or not sys.stderr.isatty(), pid=workers > 1)
+    configure(settings.log_level, json=settings.profile.json_logs or not sys.stderr.isatty(), pid=workers > 1 or reload)
     embedded = [
         name for name, url in (("PostgreSQL", settings.postgres_url), ("MongoDB", settings.mongodb_uri),
                                ("Neo4j", settings.neo4j_uri), ("Redis", settings.redis_url),
@@ -56,11 +58,14 @@ def serve(
     if "SIMULATOR_TARGET" not in os.environ:
         # the simulated carrier posts its webhooks back to this server
         settings.simulator_target = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
-    if workers > 1:
+    if reload and workers > 1:
+        typer.echo("error: --reload runs one worker; leave --workers out", err=True)
+        raise typer.Exit(2)
+    if workers > 1 or reload:
         from ops.workers import serve_workers
 
-        typer.echo(f"{workers} workers on port {port}", err=True)
-        raise typer.Exit(serve_workers(settings, host=host, port=port, workers=workers))
+        typer.echo(f"{workers} workers on port {port}" if workers > 1 else "reloading on code changes", err=True)
+        raise typer.Exit(serve_workers(settings, host=host, port=port, workers=workers, reload=reload))
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None, lifespan="on", ws="websockets-sansio")
 
 

@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 from contextlib import AsyncExitStack
+from pathlib import Path
 from types import FrameType
 
 from starlette.applications import Starlette
@@ -38,6 +39,7 @@ WORKER_APP = "ops.workers:worker_app"
 # where uvicorn's default (5 s) kills them in a loop. The cost of a longer bound: a worker that dies while a ping
 # is in flight (one failing its start-up, say) is noticed only when the bound runs out
 HEALTHCHECK_TIMEOUT = 20
+PROJECT = Path(__file__).resolve().parent.parent  # what --reload watches
 
 
 def worker_app() -> Starlette:
@@ -56,8 +58,9 @@ def worker_app() -> Starlette:
         sys.exit(STARTUP_FAILURE)
 
 
-def serve_workers(settings: Settings, *, host: str, port: int, workers: int) -> int:
-    """Blocks until the workers are gone; the exit status is 1 when a worker could not start, else 0."""
+def serve_workers(settings: Settings, *, host: str, port: int, workers: int, reload: bool = False) -> int:
+    """Blocks until the workers are gone; the exit status is 1 when a worker could not start, else 0. With
+    `reload`, one worker, started again whenever a Python file of the project changes (the stores keep running)."""
     problems = production_problems(settings)
     if problems:
         raise ValueError(f"refusing to start in {settings.environment.value}:\n  - " + "\n  - ".join(problems))
@@ -68,7 +71,7 @@ def serve_workers(settings: Settings, *, host: str, port: int, workers: int) -> 
         make_secrets(settings)
         asyncio.run(prepare(settings, stack.urls))
         os.environ.update(worker_environment(settings, stack.urls))
-        return run_workers(host=host, port=port, workers=workers)
+        return run_workers(host=host, port=port, workers=workers, reload=reload)
     except KeyboardInterrupt:
         return 130
     finally:
@@ -124,16 +127,24 @@ def worker_environment(settings: Settings, urls: StoreUrls) -> dict[str, str]:
     }
 
 
-def run_workers(*, host: str, port: int, workers: int) -> int:
+def run_workers(*, host: str, port: int, workers: int, reload: bool = False) -> int:
     """uvicorn's multiprocess supervisor, used directly rather than through `uvicorn.run` for one reason: it
-    tells whether a worker failed to start (bad settings, a store refusing), which `uvicorn.run` swallows."""
+    tells whether a worker failed to start (bad settings, a store refusing), which `uvicorn.run` swallows.
+    `reload`: uvicorn's change-reload supervisor over one worker instead."""
     import uvicorn
     from uvicorn.config import STARTUP_FAILURE
-    from uvicorn.supervisors import Multiprocess
+    from uvicorn.supervisors import ChangeReload, Multiprocess
 
     config = uvicorn.Config(WORKER_APP, factory=True, host=host, port=port, workers=workers, log_config=None,
-                            lifespan="on", ws="websockets-sansio", timeout_worker_healthcheck=HEALTHCHECK_TIMEOUT)
+                            lifespan="on", ws="websockets-sansio", timeout_worker_healthcheck=HEALTHCHECK_TIMEOUT,
+                            reload=reload, reload_dirs=[str(PROJECT)] if reload else None)
     sock = config.bind_socket()
+    if reload:
+        try:
+            ChangeReload(config, target=uvicorn.Server(config).run, sockets=[sock]).run()
+        finally:
+            sock.close()
+        return 0
     try:
         supervisor = Multiprocess(config, sockets=[sock])
         supervisor.run()
