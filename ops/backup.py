@@ -56,7 +56,7 @@ async def adapters(stores: Stores) -> AsyncIterator[dict[str, Adapter]]:
         raise ValueError("backup needs a Cypher graph store (FalkorDB or Neo4j)")
     mongo = stores.mongo.client[stores.mongo.database]
     engine = stores.db.engine
-    chroma = (await stores.vectors._connection()).client
+    chroma = await stores.vectors.client()
     raw = redis_backup.raw_client(stores.redis)
     try:
         yield {

@@ -1,24 +1,38 @@
 """Chroma collections (ids, documents, metadata, embeddings) as JSON records, and back.
 
-Takes the chromadb client (async, or the threaded shim over the embedded one): `VectorStore._connection()`."""
+Every collection of ours is archived: each account's (`leads_<id>`, `conversations_<id>`), the migrations
+ledger, and the shared ones of schema version 1 should a store still hold them. Takes the chromadb client
+(async, or the threaded shim over the embedded one): `VectorStore.client()`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
-from datasources.vectors.chroma import _COSINE, CONVERSATIONS, LEADS, MIGRATIONS
+from datasources.vectors.layout import COSINE, MIGRATIONS, Kind, account_of
+from datasources.vectors.shared import names
 
-COLLECTIONS = (LEADS, CONVERSATIONS, MIGRATIONS)
 PAGE = 500
+_SHARED = {kind.value for kind in Kind}
+
+
+def ours(name: str) -> bool:
+    return name == MIGRATIONS or name in _SHARED or account_of(name) is not None
 
 
 def count_key(record: dict[str, Any]) -> str | None:
-    return str(record["collection"]) if "id" in record else None
+    """Items are counted by kind (`leads`, `conversations`), not by collection: two per account would make the
+    manifest's counts as long as the account list."""
+    if "id" not in record:
+        return None
+    name = str(record["collection"])
+    found = account_of(name)
+    return found[0].value if found else name
 
 
 async def _collection(client: Any, name: str) -> Any:
-    options = {} if name == MIGRATIONS else {"configuration": _COSINE}
+    options = {} if name == MIGRATIONS else {"configuration": COSINE}
     return await client.get_or_create_collection(name, embedding_function=None, **options)
 
 
@@ -27,12 +41,9 @@ def _plain(metadata: Any) -> dict[str, Any] | None:
 
 
 async def dump(client: Any) -> AsyncIterator[dict[str, Any]]:
-    """Per collection `{"collection", "metadata"}`, then `{"collection", "id", "document", "metadata",
+    """Per collection (by name) `{"collection", "metadata"}`, then `{"collection", "id", "document", "metadata",
     "embedding"}` per item, in Chroma's (insertion) order."""
-    existing = {str(getattr(c, "name", c)) for c in await client.list_collections()}
-    for name in COLLECTIONS:
-        if name not in existing:
-            continue
+    for name in sorted(filter(ours, await names(client))):
         collection = await _collection(client, name)
         yield {"collection": name, "metadata": _plain(collection.metadata)}
         offset = 0
@@ -50,13 +61,10 @@ async def dump(client: Any) -> AsyncIterator[dict[str, Any]]:
 
 
 async def wipe(client: Any) -> None:
-    """Deletes every item of the collections, keeping the collections (and their configuration)."""
-    existing = {str(getattr(c, "name", c)) for c in await client.list_collections()}
-    for name in COLLECTIONS:
-        if name in existing:
-            collection = await _collection(client, name)
-            while ids := list((await collection.get(include=[], limit=PAGE))["ids"]):
-                await collection.delete(ids=ids)
+    """Drops every collection of ours but the migrations ledger (which holds no items, only the version)."""
+    for name in await names(client):
+        if ours(name) and name != MIGRATIONS:
+            await client.delete_collection(name)
 
 
 async def load(client: Any, records: Iterable[dict[str, Any]]) -> None:

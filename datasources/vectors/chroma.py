@@ -1,55 +1,59 @@
-"""Chroma: the `leads` and `conversations` vector collections, scoped by the `account_id` in each record's metadata.
+"""Chroma: each account's `leads_<id>` and `conversations_<id>` collections (see `layout.py`).
 
-One `VectorStore` serves both clients: chromadb's `AsyncHttpClient` for a server (`http(s)://`) and the sync
-`PersistentClient` for the embedded store, the latter through the thread shim in `threaded.py`. We never let
+One `VectorStore` serves both clients (opened in `connect.py`): chromadb's `AsyncHttpClient` for a server
+(`http(s)://`) and the sync `PersistentClient` for the embedded store, the latter through the thread shim in
+`threaded.py`. We never let
 Chroma embed: its default embedding function downloads a model. Texts are embedded here, in a worker thread,
 before the timed round trip, so the per-store time in request stats is Chroma's alone.
+
+Every call names one account, and only that account's collection is opened: there is no shared collection to
+filter. A write creates the collection on first use; a read of an account without one answers empty. Handles
+are cached (bounded LRU), so a search on a warm account is one request. A handle whose collection was dropped
+meanwhile (the account deleted, a restore, a migration, by this process or another) is looked up again once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from datasources.instrument import round_trip
 from datasources.vectors.embedder import Embedder
+from datasources.vectors.handles import Handles
+from datasources.vectors.layout import COSINE, MIGRATIONS, Kind, collection_name
 from datasources.vectors.records import LeadText, VectorMatch
 
-LEADS = "leads"
-CONVERSATIONS = "conversations"
-MIGRATIONS = "switchboard_migrations"  # holds no vectors: its metadata records the applied version
-_COSINE = {"hnsw": {"space": "cosine"}}
+if TYPE_CHECKING:
+    from datasources.vectors.connect import Connection
+
+HANDLES = 1024  # open collection handles kept, two per busy account
+
+log = logging.getLogger(__name__)
 
 
-@dataclass
-class Connection:
-    """An open client and how to close it: the seam where tests or ops may inject their own."""
-
-    client: Any  # chromadb's AsyncClientAPI, or ThreadedClient over its sync ClientAPI
-    close: Callable[[], Awaitable[None]]
+def _log_failed_load(task: asyncio.Task[None]) -> None:
+    # the first embed() loads again and raises to its caller; here the failure is only said early
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.warning("the embedder did not load: %s", exc)
 
 
-@dataclass
-class _Collections:
-    connection: Connection
-    leads: Any  # AsyncCollection or ThreadedCollection: the same coroutine methods
-    conversations: Any
+def _not_found() -> type[Exception]:
+    """chromadb's NotFoundError. `except _not_found():` is evaluated only while an exception is matched, when a
+    client has loaded chromadb already: importing it up front would cost every process ~1 s."""
+    from chromadb.errors import NotFoundError
+
+    return NotFoundError
 
 
-def _present(**values: str | None) -> dict[str, str]:
-    return {key: value for key, value in values.items() if value is not None}
-
-
-def _where(*, account_id: int, **equals: str | None) -> dict[str, Any]:
-    clauses: list[dict[str, Any]] = [{"account_id": account_id}]
-    clauses += [{key: value} for key, value in _present(**equals).items()]
+def _where(**equals: str | None) -> dict[str, Any] | None:
+    clauses = [{key: value} for key, value in equals.items() if value is not None]
+    if not clauses:
+        return None
     # Chroma rejects an `$and` of fewer than two clauses
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
@@ -58,58 +62,71 @@ def _matches(ids: Sequence[str], distances: Sequence[float], *, exclude: str | N
     return [VectorMatch(id=i, score=1.0 - float(d)) for i, d in zip(ids, distances, strict=True) if i != exclude]
 
 
-async def _names(client: Any) -> set[str]:
-    """Collection names; chromadb 1.x lists names, older releases list collection objects."""
-    return {getattr(c, "name", c) for c in await client.list_collections()}
-
-
 class VectorStore:
-    def __init__(self, *, connect: Callable[[], Awaitable[Connection]], embedder: Embedder) -> None:
+    def __init__(
+        self, *, connect: Callable[[], Awaitable[Connection]], embedder: Embedder, handles: int = HANDLES
+    ) -> None:
         self._connect = connect
         self._embedder = embedder
         self._client: Connection | None = None
-        self._open: _Collections | None = None
+        self._warming: asyncio.Task[None] | None = None
+        self._handles: Handles[tuple[Kind, int], Any] = Handles(handles)
         self._lock = asyncio.Lock()
 
     async def _connection(self) -> Connection:
-        """The open client, connecting on first use (creates no collection)."""
+        """The open client, connecting on first use (creates no collection).
+
+        The first connection (the lifespan's migrations, usually) also starts loading the embedder in a worker
+        thread: building its onnxruntime session takes seconds, which the first lead write would otherwise
+        spend inside its wait for the projections."""
         if self._client is None:
             async with self._lock:
                 if self._client is None:
                     self._client = await self._connect()
+                    if self._warming is None:
+                        self._warming = asyncio.create_task(asyncio.to_thread(self._embedder.load))
+                        self._warming.add_done_callback(_log_failed_load)
         return self._client
 
-    async def _collections(self) -> _Collections:
-        if self._open is None:
-            connection = await self._connection()
-            async with self._lock:
-                if self._open is None:
-                    leads, conversations = [
-                        await connection.client.get_or_create_collection(
-                            name, configuration=_COSINE, embedding_function=None
-                        )
-                        for name in (LEADS, CONVERSATIONS)
-                    ]
-                    self._open = _Collections(connection, leads, conversations)
-        return self._open
+    async def client(self) -> Any:
+        """The raw chromadb client, for migrations and backups that work across accounts."""
+        return (await self._connection()).client
+
+    async def _collection(self, kind: Kind, account_id: int, *, create: bool) -> Any | None:
+        """The account's collection (AsyncCollection or ThreadedCollection); None if it has none and not `create`."""
+        key = (kind, account_id)
+        if (cached := self._handles.get(key)) is not None:
+            return cached
+        client = await self.client()
+        name = collection_name(kind, account_id)
+        if create:
+            collection = await client.get_or_create_collection(name, configuration=COSINE, embedding_function=None)
+        else:
+            try:
+                collection = await client.get_collection(name, embedding_function=None)
+            except _not_found():
+                return None  # not cached: another replica may create it at any moment
+        self._handles.put(key, collection)
+        return collection
+
+    async def _on[T](
+        self, kind: Kind, account_id: int, use: Callable[[Any], Awaitable[T]], *, empty: T, create: bool = False
+    ) -> T:
+        """`use(collection)` on the account's collection, or `empty` when it has none (and not `create`)."""
+        collection = await self._collection(kind, account_id, create=create)
+        if collection is None:
+            return empty
+        try:
+            return await use(collection)
+        except _not_found():
+            # a handle of a collection dropped meanwhile: forget it and look the collection up once more
+            self._handles.forget((kind, account_id))
+        collection = await self._collection(kind, account_id, create=create)
+        return empty if collection is None else await use(collection)
 
     async def _embed(self, texts: Sequence[str]) -> np.ndarray:
-        # the forward pass is CPU-bound numpy (it releases the GIL in BLAS): keep it off the event loop
+        # the forward pass is CPU-bound (onnxruntime and numpy's BLAS both release the GIL): off the event loop
         return await asyncio.to_thread(self._embedder.embed, texts)
-
-    @round_trip("chroma")
-    async def ensure_collections(self) -> None:
-        await self._collections()
-
-    @round_trip("chroma")
-    async def drop_collections(self) -> None:
-        """Deletes both collections (Chroma migration 1 down): the vectors go with them."""
-        client = (await self._connection()).client
-        async with self._lock:
-            self._open = None  # the next use of a collection creates it afresh
-            for name in (LEADS, CONVERSATIONS):
-                if name in await _names(client):
-                    await client.delete_collection(name)
 
     @round_trip("chroma")
     async def schema_version(self) -> int:
@@ -122,18 +139,25 @@ class VectorStore:
         await ledger.modify(metadata={"version": version})
 
     async def _ledger(self) -> Any:
-        client = (await self._connection()).client
-        return await client.get_or_create_collection(MIGRATIONS, embedding_function=None)
+        return await (await self.client()).get_or_create_collection(MIGRATIONS, embedding_function=None)
 
     @round_trip("chroma")
     async def ping(self) -> None:
-        await (await self._collections()).connection.client.heartbeat()
+        await (await self.client()).heartbeat()
+
+    def forget_handles(self) -> None:
+        """After collections were dropped or made wholesale (migrations, restore): look each one up afresh."""
+        self._handles.clear()
 
     async def close(self) -> None:
         async with self._lock:
-            connection, self._client, self._open = self._client, None, None
+            connection, self._client = self._client, None
+            self._handles.clear()
             if connection is not None:
                 await connection.close()
+            if self._warming is not None and not self._warming.done():
+                # a worker thread cannot be stopped: let the load finish rather than leave it behind the loop
+                await asyncio.gather(self._warming, return_exceptions=True)
 
     # leads
 
@@ -142,54 +166,62 @@ class VectorStore:
         unique = list({item.lead_id: item for item in items}.values())
         if unique:
             embeddings = await self._embed([item.text for item in unique])
-            await self._upsert_leads(account_id=account_id, items=unique, embeddings=embeddings)
+            await self.upsert_lead_vectors(account_id=account_id, items=unique, embeddings=embeddings)
 
     @round_trip("chroma")
-    async def _upsert_leads(self, *, account_id: int, items: Sequence[LeadText], embeddings: np.ndarray) -> None:
+    async def upsert_lead_vectors(self, *, account_id: int, items: Sequence[LeadText], embeddings: np.ndarray) -> None:
+        """Upserts leads with vectors computed elsewhere (`upsert_leads` embeds their texts first)."""
         # Chroma merges an upsert's metadata into the stored one and deletes keys given as None: passing every
-        # key, None included, makes the stored metadata exactly this lead's
+        # key, None included, makes the stored metadata exactly this lead's. `account_id` is redundant with the
+        # collection; it is kept so a record read on its own (a backup, a merge back) still names its tenant.
         metadatas = [{"account_id": account_id, "status": item.status, "source": item.source} for item in items]
-        collections = await self._collections()
-        await collections.leads.upsert(
-            ids=[item.lead_id for item in items],
-            embeddings=embeddings,
-            metadatas=metadatas,
-            documents=[item.text for item in items],
-        )
+
+        async def upsert(collection: Any) -> None:
+            await collection.upsert(
+                ids=[item.lead_id for item in items],
+                embeddings=embeddings,
+                metadatas=metadatas,
+                documents=[item.text for item in items],
+            )
+
+        await self._on(Kind.LEADS, account_id, upsert, empty=None, create=True)
 
     @round_trip("chroma")
     async def delete_lead(self, *, account_id: int, lead_id: str) -> None:
-        # ids AND where: another account's lead with this id is left alone
-        collections = await self._collections()
-        await collections.leads.delete(ids=[lead_id], where=_where(account_id=account_id))
+        async def delete(collection: Any) -> None:
+            await collection.delete(ids=[lead_id])
+
+        await self._on(Kind.LEADS, account_id, delete, empty=None)
 
     @round_trip("chroma")
     async def similar_leads(self, *, account_id: int, lead_ids: Sequence[str], first: int) -> list[list[VectorMatch]]:
         """For each key (in key order), its `first` nearest other leads of the account; [] for an unknown id.
 
-        Two calls per batch whatever its size: one get for the keys' stored vectors, one query with all of them.
+        Two requests per batch whatever its size: one get for the keys' stored vectors, one query with all of them.
         """
         unique = list(dict.fromkeys(lead_ids))
         if first <= 0 or not unique:
             return [[] for _ in lead_ids]
-        collections = await self._collections()
-        where = _where(account_id=account_id)
-        stored = await collections.leads.get(ids=unique, where=where, include=["embeddings"])
-        found = list(stored["ids"])
-        if not found:
-            return [[] for _ in lead_ids]
-        # one extra result, because each key's nearest neighbour is normally itself
-        result = await collections.leads.query(
-            query_embeddings=np.asarray(stored["embeddings"], dtype=np.float32),
-            n_results=first + 1,
-            where=where,
-            include=["distances"],
-        )
-        nearest = {
-            key: _matches(ids, distances, exclude=key)[:first]
-            for key, ids, distances in zip(found, result["ids"], result["distances"], strict=True)
-        }
-        return [nearest.get(lead_id, []) for lead_id in lead_ids]
+
+        async def nearest(collection: Any) -> dict[str, list[VectorMatch]]:
+            stored = await collection.get(ids=unique, include=["embeddings"])
+            found = list(stored["ids"])
+            if not found:
+                return {}
+            # one extra result, because each key's nearest neighbour is normally itself
+            result = await collection.query(
+                query_embeddings=np.asarray(stored["embeddings"], dtype=np.float32),
+                n_results=first + 1,
+                include=["distances"],
+            )
+            return {
+                key: _matches(ids, distances, exclude=key)[:first]
+                for key, ids, distances in zip(found, result["ids"], result["distances"], strict=True)
+            }
+
+        none: dict[str, list[VectorMatch]] = {}
+        by_key = await self._on(Kind.LEADS, account_id, nearest, empty=none)
+        return [by_key.get(lead_id, []) for lead_id in lead_ids]
 
     async def search_leads(
         self, *, account_id: int, text: str, first: int, status: str | None = None, source: str | None = None
@@ -197,48 +229,60 @@ class VectorStore:
         if first <= 0:
             return []
         vector = (await self._embed([text]))[0]
-        where = _where(account_id=account_id, status=status, source=source)
-        return await self._search_leads(vector=vector, first=first, where=where)
+        return await self.nearest_leads(account_id=account_id, vector=vector, first=first, status=status,
+                                        source=source)
 
     @round_trip("chroma")
-    async def _search_leads(self, *, vector: np.ndarray, first: int, where: dict[str, Any]) -> list[VectorMatch]:
-        return await self._nearest((await self._collections()).leads, vector=vector, first=first, where=where)
+    async def nearest_leads(
+        self, *, account_id: int, vector: np.ndarray, first: int, status: str | None = None,
+        source: str | None = None,
+    ) -> list[VectorMatch]:
+        """The account's `first` leads nearest to a vector computed elsewhere (`search_leads` embeds a text)."""
+        where = _where(status=status, source=source)
+        return await self._on(Kind.LEADS, account_id, partial(_nearest, vector=vector, first=first, where=where),
+                              empty=[])
 
     @round_trip("chroma")
     async def count(self, *, account_id: int) -> int:
-        # Chroma counts only whole collections; a filtered get of ids alone is the cheapest exact answer
-        collections = await self._collections()
-        stored = await collections.leads.get(where=_where(account_id=account_id), include=[])
-        return len(stored["ids"])
+        async def count(collection: Any) -> int:
+            return int(await collection.count())
+
+        return await self._on(Kind.LEADS, account_id, count, empty=0)
 
     @round_trip("chroma")
     async def lead_texts(self, *, account_id: int, lead_ids: Sequence[str]) -> list[LeadText]:
         """What the index holds for these ids (those it has, in no particular order): text, status, source."""
         if not lead_ids:
             return []
-        collections = await self._collections()
-        stored = await collections.leads.get(
-            ids=list(dict.fromkeys(lead_ids)), where=_where(account_id=account_id), include=["documents", "metadatas"]
-        )
-        return [
-            LeadText(lead_id=i, text=text or "", status=(meta or {}).get("status"), source=(meta or {}).get("source"))
-            for i, text, meta in zip(stored["ids"], stored["documents"], stored["metadatas"], strict=True)
-        ]
+
+        async def texts(collection: Any) -> list[LeadText]:
+            stored = await collection.get(ids=list(dict.fromkeys(lead_ids)), include=["documents", "metadatas"])
+            return [
+                LeadText(lead_id=i, text=text or "", status=(meta or {}).get("status"),
+                         source=(meta or {}).get("source"))
+                for i, text, meta in zip(stored["ids"], stored["documents"], stored["metadatas"], strict=True)
+            ]
+
+        return await self._on(Kind.LEADS, account_id, texts, empty=[])
 
     @round_trip("chroma")
     async def lead_ids_page(self, *, account_id: int, limit: int, offset: int = 0) -> list[str]:
         # Chroma pages by offset only, in its insertion order: stable while the pages are read
-        collections = await self._collections()
-        stored = await collections.leads.get(
-            where=_where(account_id=account_id), include=[], limit=limit, offset=offset
-        )
-        return list(stored["ids"])
+        async def page(collection: Any) -> list[str]:
+            return list((await collection.get(include=[], limit=limit, offset=offset))["ids"])
+
+        return await self._on(Kind.LEADS, account_id, page, empty=[])
 
     @round_trip("chroma")
     async def clear_account(self, *, account_id: int) -> None:
-        collections = await self._collections()
-        for collection in (collections.leads, collections.conversations):
-            await collection.delete(where=_where(account_id=account_id))
+        """Drops the account's collections with every vector in them (deleting an account, or re-seeding it)."""
+        client = await self.client()
+        for kind in Kind:
+            self._handles.forget((kind, account_id))
+            try:
+                await client.delete_collection(collection_name(kind, account_id))
+            except _not_found():
+                pass  # never written, or dropped already
 
     # conversations
 
@@ -258,13 +302,15 @@ class VectorStore:
         self, *, account_id: int, call_id: str, lead_id: str, text: str, embeddings: np.ndarray,
         extra: dict[str, Any],
     ) -> None:
-        collections = await self._collections()
-        await collections.conversations.upsert(
-            ids=[call_id],
-            embeddings=embeddings,
-            metadatas=[{**extra, "account_id": account_id, "lead_id": lead_id}],
-            documents=[text],
-        )
+        async def upsert(collection: Any) -> None:
+            await collection.upsert(
+                ids=[call_id],
+                embeddings=embeddings,
+                metadatas=[{**extra, "account_id": account_id, "lead_id": lead_id}],
+                documents=[text],
+            )
+
+        await self._on(Kind.CONVERSATIONS, account_id, upsert, empty=None, create=True)
 
     async def search_conversations(
         self, *, account_id: int, text: str, first: int, lead_id: str | None = None, outcome: str | None = None
@@ -272,69 +318,21 @@ class VectorStore:
         if first <= 0:
             return []
         vector = (await self._embed([text]))[0]
-        where = _where(account_id=account_id, lead_id=lead_id, outcome=outcome)
-        return await self._search_conversations(vector=vector, first=first, where=where)
+        return await self._search_conversations(
+            account_id=account_id, vector=vector, first=first, where=_where(lead_id=lead_id, outcome=outcome)
+        )
 
     @round_trip("chroma")
     async def _search_conversations(
-        self, *, vector: np.ndarray, first: int, where: dict[str, Any]
+        self, *, account_id: int, vector: np.ndarray, first: int, where: dict[str, Any] | None
     ) -> list[VectorMatch]:
-        collections = await self._collections()
-        return await self._nearest(collections.conversations, vector=vector, first=first, where=where)
-
-    @staticmethod
-    async def _nearest(collection: Any, *, vector: np.ndarray, first: int, where: dict[str, Any]) -> list[VectorMatch]:
-        result = await collection.query(
-            query_embeddings=vector[None, :], n_results=first, where=where, include=["distances"]
-        )
-        return _matches(result["ids"][0], result["distances"][0])
+        return await self._on(Kind.CONVERSATIONS, account_id, partial(_nearest, vector=vector, first=first,
+                                                                      where=where), empty=[])
 
 
-def open_vectors(url: str, *, path: Path, embedder: Embedder) -> VectorStore:
-    """CHROMA_URL: empty for the embedded store under `path`, else a Chroma server's http(s) URL.
-
-    Nothing connects until the first call (usually `ensure_collections` in the lifespan).
-    """
-    if not url:
-        return VectorStore(connect=partial(_connect_persistent, path), embedder=embedder)
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        scheme = parts.scheme or url
-        raise ValueError(
-            f"CHROMA_URL: unsupported scheme {scheme!r} (use http://, https:// or leave empty for the embedded store)"
-        )
-    ssl = parts.scheme == "https"
-    port = parts.port or (443 if ssl else 8000)
-    return VectorStore(connect=partial(_connect_http, parts.hostname, port, ssl), embedder=embedder)
-
-
-def _settings() -> Any:
-    from chromadb.config import Settings
-
-    return Settings(anonymized_telemetry=False)
-
-
-async def _connect_persistent(path: Path) -> Connection:
-    import chromadb
-
-    from datasources.vectors.threaded import ThreadedClient
-
-    def create() -> Any:
-        path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(path), settings=_settings())
-
-    client = ThreadedClient(await asyncio.to_thread(create))
-    return Connection(client, client.close)
-
-
-async def _connect_http(host: str, port: int, ssl: bool) -> Connection:
-    import chromadb
-
-    client = await chromadb.AsyncHttpClient(host=host, port=port, ssl=ssl, settings=_settings())
-
-    async def close() -> None:
-        # AsyncClient has no close(); its server API's async context exit closes the httpx clients, which
-        # chromadb keeps in a class-level dict per event loop (one is re-made lazily if another store needs it)
-        await client._server.__aexit__(None, None, None)  # type: ignore[attr-defined]
-
-    return Connection(client, close)
+async def _nearest(
+    collection: Any, *, vector: np.ndarray, first: int, where: dict[str, Any] | None
+) -> list[VectorMatch]:
+    result = await collection.query(query_embeddings=vector[None, :], n_results=first, where=where,
+                                    include=["distances"])
+    return _matches(result["ids"][0], result["distances"][0])

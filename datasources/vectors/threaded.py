@@ -27,6 +27,9 @@ class ThreadedCollection:
     async def delete(self, **kwargs: Any) -> Any:
         return await asyncio.to_thread(self._collection.delete, **kwargs)
 
+    async def count(self) -> int:
+        return int(await asyncio.to_thread(self._collection.count))
+
     @property
     def metadata(self) -> Any:
         return self._collection.metadata
@@ -46,8 +49,11 @@ class ThreadedClient:
         collection = await asyncio.to_thread(self._client.get_or_create_collection, name, **kwargs)
         return ThreadedCollection(collection)
 
-    async def list_collections(self) -> Any:
-        return await asyncio.to_thread(self._client.list_collections)
+    async def get_collection(self, name: str, **kwargs: Any) -> ThreadedCollection:
+        return ThreadedCollection(await asyncio.to_thread(self._client.get_collection, name, **kwargs))
+
+    async def list_collections(self, **kwargs: Any) -> Any:
+        return await asyncio.to_thread(self._client.list_collections, **kwargs)
 
     async def delete_collection(self, name: str) -> None:
         await asyncio.to_thread(self._client.delete_collection, name)

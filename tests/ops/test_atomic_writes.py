@@ -98,14 +98,19 @@ def mongo_leads(mongo_url: str, phone: str) -> list[dict]:
         return list(client[DATABASE].leads.find({"phone": phone}))
 
 
-def chroma_ids(stack: Stack, collection: str = "leads") -> set[str]:
+def chroma_collections(stack: Stack, kind: str) -> list[Any]:
+    """Every account's collection of this kind (`leads_<account>`, `conversations_<account>`)."""
     import chromadb
     from chromadb.config import Settings
 
     # chromadb's sync client never closes its httpx pool: keep no idle connection in it to leak
     settings = Settings(anonymized_telemetry=False, chroma_http_max_keepalive_connections=0)
     client = chromadb.HttpClient(host="127.0.0.1", port=stack.chroma_port, settings=settings)
-    return set(client.get_or_create_collection(collection).get()["ids"])
+    return [c for c in client.list_collections() if c.name.startswith(f"{kind}_")]
+
+
+def chroma_ids(stack: Stack, kind: str = "leads") -> set[str]:
+    return {i for collection in chroma_collections(stack, kind) for i in collection.get(include=[])["ids"]}
 
 
 def graph_ids(stack: Stack) -> set[str]:
@@ -138,13 +143,10 @@ def graph_company(stack: Stack, lead_id: str) -> str | None:
 
 
 def chroma_document(stack: Stack, lead_id: str) -> str | None:
-    import chromadb
-    from chromadb.config import Settings
-
-    settings = Settings(anonymized_telemetry=False, chroma_http_max_keepalive_connections=0)
-    client = chromadb.HttpClient(host="127.0.0.1", port=stack.chroma_port, settings=settings)
-    docs = client.get_or_create_collection("leads").get(ids=[lead_id])["documents"] or []
-    return docs[0] if docs else None
+    for collection in chroma_collections(stack, "leads"):
+        if docs := collection.get(ids=[lead_id], include=["documents"])["documents"]:
+            return str(docs[0])
+    return None
 
 
 def test_graph_down_accepts_writes_that_converge_once_it_is_back(stack: Stack, mongo_url: str) -> None:

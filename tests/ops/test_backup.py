@@ -115,15 +115,21 @@ def chroma_items(env: dict[str, str]) -> dict[str, dict[str, tuple[Any, Any, lis
     client: Any = chromadb.PersistentClient(path=str(Path(env["SWITCHBOARD_DATA_DIR"]) / "chroma"))
     try:
         found: dict[str, dict[str, tuple[Any, Any, list[float]]]] = {}
-        for name in ("leads", "conversations"):
+        for name in (c.name for c in client.list_collections()):  # every account's, and the ledger
+            if name == "switchboard_migrations":
+                found[name] = {"meta": (client.get_collection(name).metadata, None, [])}
+                continue
             got: Any = client.get_collection(name).get(include=["documents", "metadatas", "embeddings"])
             found[name] = {i: (d, m, [float(x) for x in e]) for i, d, m, e in
                            zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True)}
-        found["switchboard_migrations"] = {"meta": (client.get_collection("switchboard_migrations").metadata,
-                                                    None, [])}
         return found
     finally:
         client.close()
+
+
+def lead_vectors(chroma: dict[str, dict[str, Any]]) -> dict[str, set[str]]:
+    """The ids in each account's leads collection."""
+    return {name: set(items) for name, items in chroma.items() if name.startswith("leads_")}
 
 
 def redis_keys(env: dict[str, str]) -> dict[bytes, tuple[bytes | None, int]]:
@@ -186,10 +192,9 @@ def wipe_everything(env: dict[str, str]) -> None:
     import chromadb
 
     chroma: Any = chromadb.PersistentClient(path=str(Path(env["SWITCHBOARD_DATA_DIR"]) / "chroma"))
-    for name in ("leads", "conversations"):
-        collection = chroma.get_collection(name)
-        if ids := collection.get(include=[])["ids"]:
-            collection.delete(ids=ids)
+    for collection in chroma.list_collections():
+        if collection.name != "switchboard_migrations":
+            chroma.delete_collection(collection.name)
     chroma.close()
 
 
@@ -237,10 +242,11 @@ def test_restore_brings_back_every_store(env: dict[str, str], made_by: str, requ
     good_archive: Path = request.getfixturevalue(made_by)
     before = snapshot(env)
     assert before["postgresql"]["accounts"] and before["mongodb"]["leads"] and before["graph"][1]
-    assert before["chroma"]["leads"] and len(before["redis"]) >= len(TTL_KEYS) + 1
+    assert len(lead_vectors(before["chroma"])) == 2 and all(lead_vectors(before["chroma"]).values())
+    assert len(before["redis"]) >= len(TTL_KEYS) + 1
 
     wipe_everything(env)
-    assert not mongo_documents(env)["leads"] and not redis_keys(env)
+    assert not mongo_documents(env)["leads"] and not redis_keys(env) and not lead_vectors(chroma_items(env))
     done = cli(env, "restore", str(good_archive), "--yes")
     assert "verified" in done.stdout, done.stdout + done.stderr
     assert_same(before, snapshot(env))
@@ -305,7 +311,7 @@ def test_bad_archives_are_refused_and_change_nothing(
     after = snapshot(env)
     assert after["postgresql"] == before["postgresql"] and after["mongodb"] == before["mongodb"]
     assert after["graph"] == before["graph"] and after["redis"].keys() == before["redis"].keys()
-    assert after["chroma"]["leads"].keys() == before["chroma"]["leads"].keys()
+    assert lead_vectors(after["chroma"]) == lead_vectors(before["chroma"])
     assert cli(env, "backup", "--verify", str(flipped_member), ok=False).returncode == 2
 
 

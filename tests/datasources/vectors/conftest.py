@@ -37,7 +37,6 @@ async def vectors(
     url = "" if request.param == "persistent" else request.getfixturevalue("chroma_url")
     path: Path = tmp_path_factory.mktemp("chroma-embedded")
     store = open_vectors(url, path=path, embedder=embedder)
-    await store.ensure_collections()
     try:
         yield store
     finally:

@@ -8,6 +8,7 @@ import pytest
 
 from datasources.instrument import StoreStats, collecting
 from datasources.vectors import LeadText, MiniLMEmbedder, VectorStore, open_vectors
+from datasources.vectors.shared import names
 
 LEADS = [
     LeadText("fleet", "Fleet telematics for our trucks: live GPS and fuel reports", "new", "website"),
@@ -180,3 +181,63 @@ async def test_data_survives_reopening_the_embedded_store(embedder: MiniLMEmbedd
 def test_open_vectors_names_the_setting_for_an_unknown_scheme(url: str, embedder: MiniLMEmbedder) -> None:
     with pytest.raises(ValueError, match=r"^CHROMA_URL: unsupported scheme '.*' \(use http://, https:// or leave"):
         open_vectors(url, path=Path("unused"), embedder=embedder)
+
+
+# one collection per account
+
+
+async def collection_names(vectors: VectorStore) -> set[str]:
+    return set(await names(await vectors.client()))
+
+
+async def test_each_account_has_its_own_collections_made_on_first_write(vectors: VectorStore, account_id: int) -> None:
+    assert await vectors.search_leads(account_id=account_id, text="anything", first=5) == []
+    assert await vectors.similar_leads(account_id=account_id, lead_ids=["x"], first=5) == [[]]
+    assert await vectors.lead_texts(account_id=account_id, lead_ids=["x"]) == []
+    assert await vectors.lead_ids_page(account_id=account_id, limit=10) == []
+    assert await vectors.search_conversations(account_id=account_id, text="hi", first=5) == []
+    await vectors.delete_lead(account_id=account_id, lead_id="x")
+    assert not {f"leads_{account_id}", f"conversations_{account_id}"} & await collection_names(vectors)
+
+    await vectors.upsert_leads(account_id=account_id, items=prefixed(f"k{account_id}"))
+    assert f"leads_{account_id}" in await collection_names(vectors)
+    assert f"conversations_{account_id}" not in await collection_names(vectors)
+    await vectors.upsert_conversation(account_id=account_id, call_id=f"k{account_id}-call", lead_id="x", text="hi")
+    assert f"conversations_{account_id}" in await collection_names(vectors)
+    assert not {"leads", "conversations"} & await collection_names(vectors)  # no shared collection, ever
+
+    await vectors.clear_account(account_id=account_id)
+    assert not {f"leads_{account_id}", f"conversations_{account_id}"} & await collection_names(vectors)
+    await vectors.clear_account(account_id=account_id)  # twice is harmless
+
+
+async def test_a_warm_search_looks_no_collection_up(
+    vectors: VectorStore, account_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await vectors.upsert_leads(account_id=account_id, items=prefixed(f"m{account_id}"))
+    client = await vectors.client()
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a cached account looked its collection up again")
+
+    monkeypatch.setattr(client, "get_collection", refuse)
+    monkeypatch.setattr(client, "get_or_create_collection", refuse)
+    found = await vectors.search_leads(account_id=account_id, text="truck GPS tracking", first=2)
+    assert len(found) == 2
+    assert await vectors.count(account_id=account_id) == len(LEADS)
+
+
+async def test_a_collection_dropped_behind_the_stores_back_is_looked_up_again(
+    vectors: VectorStore, account_id: int
+) -> None:
+    p = f"n{account_id}"
+    await vectors.upsert_leads(account_id=account_id, items=prefixed(p))
+    assert await vectors.count(account_id=account_id) == len(LEADS)  # the handle is cached now
+    # as another replica deleting the account, or a restore, would
+    await (await vectors.client()).delete_collection(f"leads_{account_id}")
+
+    assert await vectors.search_leads(account_id=account_id, text="truck", first=3) == []
+    assert await vectors.count(account_id=account_id) == 0
+    await vectors.upsert_leads(account_id=account_id, items=prefixed(p)[:1])
+    assert await vectors.count(account_id=account_id) == 1
+    await vectors.clear_account(account_id=account_id)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from datasources.vectors import embedder as embedder_module
-from datasources.vectors.embedder import DIMENSION, MiniLMEmbedder, erf
+from datasources.vectors.embedder import DIMENSION, Engine, MiniLMEmbedder, erf
 
 REFERENCE = Path(__file__).parents[2] / "fixtures" / "minilm_reference.json"
 
@@ -31,6 +31,19 @@ def test_matches_sentence_transformers(embedder: MiniLMEmbedder) -> None:
     assert not mismatched
 
 
+@pytest.mark.parametrize("engine", ["onnx", "numpy"])
+def test_both_engines_match_the_reference_to_1e_6(engine: Engine) -> None:
+    """onnxruntime runs a graph built from the same weights (no export): it must compute the same function."""
+    texts, expected = load_reference()
+    vectors = MiniLMEmbedder(engine=engine).embed(texts)
+    assert np.abs(vectors - expected).max() <= 1e-6
+
+
+def test_an_unknown_engine_is_refused() -> None:
+    with pytest.raises(ValueError, match="engine"):
+        MiniLMEmbedder(engine="torch")  # type: ignore[arg-type]
+
+
 def test_vectors_are_unit_length(embedder: MiniLMEmbedder) -> None:
     texts, _ = load_reference()
     norms = np.linalg.norm(embedder.embed(texts), axis=1)
@@ -44,8 +57,9 @@ def test_a_text_embeds_the_same_alone_and_in_a_batch(embedder: MiniLMEmbedder) -
     np.testing.assert_allclose(alone, together, atol=1e-6)
 
 
-def test_many_small_batches_keep_input_order() -> None:
-    small = MiniLMEmbedder(batch_size=3)
+@pytest.mark.parametrize("engine", ["onnx", "numpy"])
+def test_many_small_batches_keep_input_order(engine: Engine) -> None:
+    small = MiniLMEmbedder(batch_size=3, engine=engine)
     texts, expected = load_reference()
     np.testing.assert_allclose(small.embed(texts), expected, atol=1e-5)
 
