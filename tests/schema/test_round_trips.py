@@ -48,9 +48,12 @@ async def test_round_trips_depend_on_depth_not_rows(gql: GraphQL) -> None:
     stops_5, few = await calls(gql, 5)
     stops_30, many = await calls(gql, 30)
     assert stops_30 > 3 * stops_5 / 2
-    assert few == many, (few, many)
-    # routes, drivers, vehicles, stops, lead owners: one query each
-    assert many["postgresql"] == 5
-    # one batch per level: stop leads, then the leads behind referrals and behind similar
-    assert many["mongodb"] <= 3
-    assert many["neo4j"] == 1 and many["chroma"] == 1
+    # the same bounds for 5 routes and for 30: a count set by the query's depth, not by its rows. (MongoDB's
+    # batches of `referrals` and `similar` leads merge into one when Chroma and the graph answer in the same
+    # event-loop tick, so it is 2 or 3 whatever the rows.)
+    for counts in (few, many):
+        # routes, drivers, vehicles, stops, lead owners: one query each
+        assert counts["postgresql"] == 5, counts
+        # one batch per level: stop leads, then the leads behind referrals and behind similar
+        assert 2 <= counts["mongodb"] <= 3, counts
+        assert counts["neo4j"] == 1 and counts["chroma"] == 1, counts
