@@ -55,7 +55,10 @@ def serve(
     if "SIMULATOR_TARGET" not in os.environ:
         # the simulated carrier posts its webhooks back to this server
         settings.simulator_target = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, lifespan="on", ws="websockets-sansio")
+    # an access line per request costs more than a small query; metrics count requests, the line is for debugging
+    access_log = settings.log_level.upper() == "DEBUG"
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, lifespan="on", ws="websockets-sansio",
+                access_log=access_log)
 
 
 def _run(settings: Settings, work):  # noqa: ANN001, ANN202
