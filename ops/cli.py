@@ -58,6 +58,8 @@ def serve(
     if "SIMULATOR_TARGET" not in os.environ:
         # the simulated carrier posts its webhooks back to this server
         settings.simulator_target = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    # an access line per request costs more than a small query; metrics count requests, the line is for debugging
+    access_log = settings.log_level.upper() == "DEBUG"
     if reload and workers > 1:
         typer.echo("error: --reload runs one worker; leave --workers out", err=True)
         raise typer.Exit(2)
@@ -65,8 +67,10 @@ def serve(
         from ops.workers import serve_workers
 
         typer.echo(f"{workers} workers on port {port}" if workers > 1 else "reloading on code changes", err=True)
-        raise typer.Exit(serve_workers(settings, host=host, port=port, workers=workers, reload=reload))
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, lifespan="on", ws="websockets-sansio")
+        raise typer.Exit(serve_workers(settings, host=host, port=port, workers=workers, reload=reload,
+                                       access_log=access_log))
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, lifespan="on", ws="websockets-sansio",
+                access_log=access_log)
 
 
 def _run(settings: Settings, work):  # noqa: ANN001, ANN202

@@ -32,6 +32,7 @@ from datasources.outage import down_store
 from datasources.stores import Stores
 from ops.auth import AuthGate, LegacyWSHandler, TransportWSHandler, connect_socket, principal_from
 from ops.documents import Documents, Refusal
+from ops.extension_hooks import HookedSchema
 from ops.graphiql import graphiql_html
 from ops.hardening import SizedWebSocketAdapter, SocketCounter, variables_limit
 from ops.limits import CostLimits, refused
@@ -101,7 +102,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     if settings.profile.mask_errors:
         extensions.append(MaskErrors(should_mask_error=lambda e: not _expected(e)))
     extensions += [StoreOutages, OperationMetrics]
-    return schema.root.build_schema(extensions)
+    return schema.root.build_schema(extensions, schema_class=HookedSchema)
 
 
 class GraphQLApp(GraphQL):

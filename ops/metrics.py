@@ -29,6 +29,7 @@ webhook parses (others count as `other`), codes and loaders are the code's own.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import platform
 import time
@@ -136,6 +137,15 @@ class Metrics:
             "switchboard_projection_drift", "Leads of Chroma or the graph out of step with MongoDB at the last check",
             ["store", "kind"], registry=r,
         )
+        # the families fed on every request, by their labelled child: `labels()` takes a lock and checks the values
+        # on each call, a cached child is one dict lookup (label values are bounded, see above)
+        self.store_child = functools.cache(self.store_seconds.labels)
+        self.http_requests_child = functools.cache(self.http_requests.labels)
+        self.http_seconds_child = functools.cache(self.http_seconds.labels)
+        self.operations_child = functools.cache(self.operations.labels)
+        self.operation_seconds_child = functools.cache(self.operation_seconds.labels)
+        self.batch_size_child = functools.cache(self.batch_size.labels)
+        self.loads_child = functools.cache(self.loads.labels)
         Info("switchboard_build", "The running build", registry=r).info({
             "version": _version(), "python": platform.python_version(),
         })
@@ -152,7 +162,7 @@ class Metrics:
             signal.connect(receiver)
 
     def observe_store(self, store: str, *, operation: str, seconds: float) -> None:
-        self.store_seconds.labels(store, operation).observe(seconds)
+        self.store_child(store, operation).observe(seconds)
 
     def refused_operation(self, reason: str) -> None:
         self.refused.labels(reason).inc()
@@ -167,9 +177,9 @@ class Metrics:
     def observe_operation(
         self, kind: str, *, name: str, outcome: str, seconds: float | None, error_codes: list[str]
     ) -> None:
-        self.operations.labels(kind, name, outcome).inc()
+        self.operations_child(kind, name, outcome).inc()
         if seconds is not None:
-            self.operation_seconds.labels(kind, name).observe(seconds)
+            self.operation_seconds_child(kind, name).observe(seconds)
         for code in error_codes:
             self.errors.labels(code).inc()
 
@@ -178,10 +188,10 @@ class Metrics:
         gauge.inc() if change == "start" else gauge.dec()
 
     def observe_batch(self, loader: str, *, size: int) -> None:
-        self.batch_size.labels(loader).observe(size)
+        self.batch_size_child(loader).observe(size)
 
     def observe_load(self, loader: str, *, hit: bool) -> None:
-        self.loads.labels(loader, "hit" if hit else "miss").inc()
+        self.loads_child(loader, "hit" if hit else "miss").inc()
 
     def observe_webhook(self, event_type: str, *, result: str) -> None:
         self.webhooks.labels(event_type, result).inc()
@@ -280,8 +290,8 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            self.metrics.http_requests.labels(scope["method"], path, str(status)).inc()
-            self.metrics.http_seconds.labels(scope["method"], path).observe(time.perf_counter() - started)
+            self.metrics.http_requests_child(scope["method"], path, str(status)).inc()
+            self.metrics.http_seconds_child(scope["method"], path).observe(time.perf_counter() - started)
 
     async def _socket(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Counts the socket from its accept until the app is done with it."""

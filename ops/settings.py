@@ -96,6 +96,10 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", alias="LOG_LEVEL")
 
     postgres_url: str = Field("", alias="POSTGRES_URL")
+    # connections kept open per process: at least the queries in flight at once, or connections churn (each new
+    # one costs a TLS attempt, a handshake and re-preparing statements); overflow ones close when returned
+    postgres_pool_size: int = Field(20, alias="POSTGRES_POOL_SIZE", ge=1)
+    postgres_max_overflow: int = Field(10, alias="POSTGRES_MAX_OVERFLOW", ge=0)
     mongodb_uri: str = Field("", alias="MONGODB_URI")
     mongodb_database: str = Field("switchboard", alias="MONGODB_DATABASE")
     neo4j_uri: str = Field("", alias="NEO4J_URI")

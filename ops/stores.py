@@ -28,7 +28,8 @@ async def open_all(settings: Settings, exits: AsyncExitStack) -> tuple[Stores, S
 async def open_stores(settings: Settings, urls: StoreUrls, exits: AsyncExitStack) -> Stores:
     """Each client is registered on `exits` as soon as it opens, so a failure later closes the earlier ones.
     Schemas are not touched here: `ops.migrate.up_all` (the lifespan with AUTO_MIGRATE, `switchboard migrate`)."""
-    db = open_database(urls.postgres)
+    db = open_database(urls.postgres, pool_size=settings.postgres_pool_size,
+                       max_overflow=settings.postgres_max_overflow)
     exits.push_async_callback(db.close)
     mongo = await open_mongo(urls.mongodb, database=settings.mongodb_database)
     exits.push_async_callback(mongo.close)

@@ -58,7 +58,9 @@ def worker_app() -> Starlette:
         sys.exit(STARTUP_FAILURE)
 
 
-def serve_workers(settings: Settings, *, host: str, port: int, workers: int, reload: bool = False) -> int:
+def serve_workers(
+    settings: Settings, *, host: str, port: int, workers: int, reload: bool = False, access_log: bool = True
+) -> int:
     """Blocks until the workers are gone; the exit status is 1 when a worker could not start, else 0. With
     `reload`, one worker, started again whenever a Python file of the project changes (the stores keep running)."""
     problems = production_problems(settings)
@@ -71,7 +73,7 @@ def serve_workers(settings: Settings, *, host: str, port: int, workers: int, rel
         make_secrets(settings)
         asyncio.run(prepare(settings, stack.urls))
         os.environ.update(worker_environment(settings, stack.urls))
-        return run_workers(host=host, port=port, workers=workers, reload=reload)
+        return run_workers(host=host, port=port, workers=workers, reload=reload, access_log=access_log)
     except KeyboardInterrupt:
         return 130
     finally:
@@ -127,7 +129,7 @@ def worker_environment(settings: Settings, urls: StoreUrls) -> dict[str, str]:
     }
 
 
-def run_workers(*, host: str, port: int, workers: int, reload: bool = False) -> int:
+def run_workers(*, host: str, port: int, workers: int, reload: bool = False, access_log: bool = True) -> int:
     """uvicorn's multiprocess supervisor, used directly rather than through `uvicorn.run` for one reason: it
     tells whether a worker failed to start (bad settings, a store refusing), which `uvicorn.run` swallows.
     `reload`: uvicorn's change-reload supervisor over one worker instead."""
@@ -137,7 +139,7 @@ def run_workers(*, host: str, port: int, workers: int, reload: bool = False) -> 
 
     config = uvicorn.Config(WORKER_APP, factory=True, host=host, port=port, workers=workers, log_config=None,
                             lifespan="on", ws="websockets-sansio", timeout_worker_healthcheck=HEALTHCHECK_TIMEOUT,
-                            reload=reload, reload_dirs=[str(PROJECT)] if reload else None)
+                            reload=reload, reload_dirs=[str(PROJECT)] if reload else None, access_log=access_log)
     sock = config.bind_socket()
     if reload:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from functools import lru_cache
 
 from resolvers.errors import InputError
 
@@ -12,7 +13,9 @@ MAX_KEY = 2**63
 INT_KEYED = {"Account", "User", "Vehicle", "Route", "Stop", "ApiKey"}
 
 
+@lru_cache(maxsize=65536)
 def encode(type_name: str, key: object) -> str:
+    """Remembered: a response encodes an id for every object it returns, mostly the same ones again and again."""
     return base64.urlsafe_b64encode(f"{type_name}:{key}".encode()).decode().rstrip("=")
 
 

@@ -53,7 +53,9 @@ class Subscription(CallSubscriptions, FleetSubscriptions):
     pass
 
 
-def build_schema(extensions: Sequence[Any] = ()) -> strawberry.Schema:
-    return strawberry.Schema(
+def build_schema(
+    extensions: Sequence[Any] = (), *, schema_class: type[strawberry.Schema] = strawberry.Schema
+) -> strawberry.Schema:
+    return schema_class(
         query=Query, mutation=Mutation, subscription=Subscription, types=[Stop], extensions=list(extensions)
     )

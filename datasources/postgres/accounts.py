@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Row, Table, bindparam, delete, select
 
 from datasources.instrument import round_trip
 from datasources.postgres.batch import rows_by_ids
@@ -10,12 +11,17 @@ from datasources.postgres.engine import Database
 from datasources.postgres.models import Account, User
 from datasources.postgres.records import AccountRecord, UserRecord
 
+ACCOUNTS: Table = Account.__table__  # type: ignore[assignment]
+USERS: Table = User.__table__  # type: ignore[assignment]
+_ACCOUNT = select(ACCOUNTS).where(ACCOUNTS.c.id == bindparam("id"))
 
-def account_record(row: Account) -> AccountRecord:
+
+def account_record(row: Account | Row[Any]) -> AccountRecord:
+    """From an ORM instance (writes) or a Core row (reads): both name the columns."""
     return AccountRecord(row.id, row.name, row.slug, row.timezone, row.created_at)
 
 
-def user_record(row: User) -> UserRecord:
+def user_record(row: User | Row[Any]) -> UserRecord:
     return UserRecord(
         row.id, row.account_id, row.email, row.full_name, row.role, row.phone, row.active, row.created_at,
         row.on_duty,
@@ -24,8 +30,8 @@ def user_record(row: User) -> UserRecord:
 
 @round_trip("postgresql")
 async def account(db: Database, *, account_id: int) -> AccountRecord | None:
-    async with db.sessions() as session:
-        row = await session.get(Account, account_id)
+    async with db.read() as conn:
+        row = (await conn.execute(_ACCOUNT, {"id": account_id})).first()
     return account_record(row) if row else None
 
 
@@ -41,8 +47,8 @@ async def create_account(db: Database, *, name: str, slug: str, timezone: str = 
 
 @round_trip("postgresql")
 async def first_account(db: Database) -> AccountRecord | None:
-    async with db.sessions() as session:
-        row = (await session.execute(select(Account).order_by(Account.id).limit(1))).scalar_one_or_none()
+    async with db.read() as conn:
+        row = (await conn.execute(select(ACCOUNTS).order_by(ACCOUNTS.c.id).limit(1))).first()
     return account_record(row) if row else None
 
 
@@ -53,27 +59,28 @@ async def users_by_ids(db: Database, *, account_id: int, ids: Sequence[int]) -> 
 
 @round_trip("postgresql")
 async def list_users(db: Database, *, account_id: int, role: str | None = None) -> list[UserRecord]:
-    query = select(User).where(User.account_id == account_id).order_by(User.id)
+    t = USERS
+    query = select(t).where(t.c.account_id == account_id).order_by(t.c.id)
     if role is not None:
-        query = query.where(User.role == role)
-    async with db.sessions() as session:
-        return [user_record(row) for row in await session.scalars(query)]
+        query = query.where(t.c.role == role)
+    async with db.read() as conn:
+        return [user_record(row) for row in await conn.execute(query)]
 
 
 @round_trip("postgresql")
 async def list_accounts(db: Database, *, slug: str | None = None) -> list[AccountRecord]:
     """Every tenant (or the one with `slug`), oldest first: for operators' tools, never for a request."""
-    query = select(Account).order_by(Account.id)
+    query = select(ACCOUNTS).order_by(ACCOUNTS.c.id)
     if slug is not None:
-        query = query.where(Account.slug == slug)
-    async with db.sessions() as session:
-        return [account_record(row) for row in await session.scalars(query)]
+        query = query.where(ACCOUNTS.c.slug == slug)
+    async with db.read() as conn:
+        return [account_record(row) for row in await conn.execute(query)]
 
 
 @round_trip("postgresql")
 async def account_by_slug(db: Database, *, slug: str) -> AccountRecord | None:
-    async with db.sessions() as session:
-        row = (await session.execute(select(Account).where(Account.slug == slug))).scalar_one_or_none()
+    async with db.read() as conn:
+        row = (await conn.execute(select(ACCOUNTS).where(ACCOUNTS.c.slug == slug))).first()
     return account_record(row) if row else None
 
 

@@ -315,8 +315,8 @@ async def revoke_api_key(db: Database, *, account_id: int, key_id: int, at: date
 @round_trip("postgresql")
 async def api_key_live(db: Database, *, account_id: int, key_id: int) -> bool:
     """Whether the account's key is still unrevoked (a live principal's periodic re-check)."""
-    async with db.sessions() as session:
-        found = await session.scalar(select(ApiKey.id).where(
+    async with db.read() as conn:
+        found = await conn.scalar(select(ApiKey.id).where(
             ApiKey.account_id == account_id, ApiKey.id == key_id, ApiKey.revoked_at.is_(None)
         ))
     return found is not None

@@ -4,8 +4,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, Table, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +16,8 @@ from datasources.postgres.engine import Database
 from datasources.postgres.errors import Conflict, NotFound
 from datasources.postgres.models import Route, Stop, User, Vehicle
 from datasources.postgres.records import RouteRecord
+
+ROUTES: Table = Route.__table__  # type: ignore[assignment]
 
 
 class Keep(Enum):
@@ -39,7 +42,8 @@ class NewStop:
     service_min: float = 0.0
 
 
-def route_record(row: Route) -> RouteRecord:
+def route_record(row: Route | Row[Any]) -> RouteRecord:
+    """From an ORM instance (writes) or a Core row (reads): both name the columns."""
     return RouteRecord(
         row.id, row.account_id, row.number, row.name, row.status, row.date, row.driver_id, row.vehicle_id,
         row.distance_km, row.duration_min, row.optimized, row.created_at, row.started_at, row.completed_at,
@@ -63,17 +67,18 @@ async def list_routes(
     on: date | None = None,
     driver_id: int | None = None,
 ) -> list[RouteRecord]:
-    query = select(Route).where(Route.account_id == account_id).order_by(Route.id).limit(limit)
+    t = ROUTES
+    query = select(t).where(t.c.account_id == account_id).order_by(t.c.id).limit(limit)
     if after_id is not None:
-        query = query.where(Route.id > after_id)
+        query = query.where(t.c.id > after_id)
     if status is not None:
-        query = query.where(Route.status == status)
+        query = query.where(t.c.status == status)
     if on is not None:
-        query = query.where(Route.date == on)
+        query = query.where(t.c.date == on)
     if driver_id is not None:
-        query = query.where(Route.driver_id == driver_id)
-    async with db.sessions() as session:
-        return [route_record(row) for row in await session.scalars(query)]
+        query = query.where(t.c.driver_id == driver_id)
+    async with db.read() as conn:
+        return [route_record(row) for row in await conn.execute(query)]
 
 
 async def _check_owned(session: AsyncSession, model: type[User] | type[Vehicle], account_id: int, id: int) -> None:

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ARRAY, Row, Select, Table, any_, bindparam, select
 
 from datasources.instrument import round_trip
 from datasources.postgres.batch import rows_by_ids
@@ -13,10 +14,12 @@ from datasources.postgres.errors import NotFound
 from datasources.postgres.models import Stop
 from datasources.postgres.records import StopRecord
 
+STOPS: Table = Stop.__table__  # type: ignore[assignment]
 STOP_STATUSES = ("pending", "en_route", "arrived", "completed", "skipped", "failed")
 
 
-def stop_record(row: Stop) -> StopRecord:
+def stop_record(row: Stop | Row[Any]) -> StopRecord:
+    """From an ORM instance (writes) or a Core row (reads): both name the columns."""
     return StopRecord(
         row.id, row.account_id, row.route_id, row.sequence, row.kind, row.address, row.latitude, row.longitude,
         row.window_start, row.window_end, row.eta, row.status, row.lead_id, row.arrived_at, row.demand,
@@ -24,15 +27,23 @@ def stop_record(row: Stop) -> StopRecord:
     )
 
 
-async def _grouped[K](db: Database, column: Any, keys: Sequence[K], account_id: int) -> list[list[StopRecord]]:
-    """Stops whose `column` is one of `keys`, grouped per key in key order, each group in route order."""
-    query = (
-        select(Stop).where(Stop.account_id == account_id, column.in_(keys)).order_by(Stop.route_id, Stop.sequence)
+@cache
+def _grouped_query(column: str) -> Select[Any]:
+    """Stops whose `column` is among the `keys` array (one prepared statement whatever the batch size)."""
+    t = STOPS
+    keys = bindparam("keys", type_=ARRAY(t.c[column].type))
+    return (
+        select(t).where(t.c.account_id == bindparam("account_id"), t.c[column] == any_(keys))
+        .order_by(t.c.route_id, t.c.sequence)
     )
+
+
+async def _grouped[K](db: Database, column: str, keys: Sequence[K], account_id: int) -> list[list[StopRecord]]:
+    """Stops whose `column` is one of `keys`, grouped per key in key order, each group in route order."""
     grouped: dict[K, list[StopRecord]] = {k: [] for k in keys}
-    async with db.sessions() as session:
-        for row in await session.scalars(query):
-            grouped[getattr(row, column.key)].append(stop_record(row))
+    async with db.read() as conn:
+        for row in await conn.execute(_grouped_query(column), {"account_id": account_id, "keys": list(keys)}):
+            grouped[row._mapping[column]].append(stop_record(row))
     return [grouped[k] for k in keys]
 
 
@@ -43,12 +54,12 @@ async def stops_by_ids(db: Database, *, account_id: int, ids: Sequence[int]) -> 
 
 @round_trip("postgresql")
 async def stops_by_routes(db: Database, *, account_id: int, route_ids: Sequence[int]) -> list[list[StopRecord]]:
-    return await _grouped(db, Stop.route_id, route_ids, account_id)
+    return await _grouped(db, "route_id", route_ids, account_id)
 
 
 @round_trip("postgresql")
 async def stops_by_leads(db: Database, *, account_id: int, lead_ids: Sequence[str]) -> list[list[StopRecord]]:
-    return await _grouped(db, Stop.lead_id, lead_ids, account_id)
+    return await _grouped(db, "lead_id", lead_ids, account_id)
 
 
 @round_trip("postgresql")
@@ -70,13 +81,14 @@ async def driver_scope(db: Database, *, account_id: int, driver_id: int) -> tupl
     """What a driver may see: the ids of their routes, and the leads those routes' stops visit."""
     from datasources.postgres.models import Route
 
-    async with db.sessions() as session:
-        route_ids = frozenset(await session.scalars(
-            select(Route.id).where(Route.account_id == account_id, Route.driver_id == driver_id)
+    r, s = Route.__table__.c, STOPS.c
+    async with db.read() as conn:
+        route_ids = frozenset(await conn.scalars(
+            select(r.id).where(r.account_id == account_id, r.driver_id == driver_id)
         ))
         lead_ids = frozenset(
-            lead for lead in await session.scalars(
-                select(Stop.lead_id).where(Stop.account_id == account_id, Stop.route_id.in_(route_ids))
+            lead for lead in await conn.scalars(
+                select(s.lead_id).where(s.account_id == account_id, s.route_id.in_(route_ids))
             ) if lead
         ) if route_ids else frozenset()
     return route_ids, lead_ids

@@ -3,8 +3,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import time
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, Table, select
 from sqlalchemy.exc import IntegrityError
 
 from datasources.instrument import round_trip
@@ -13,6 +14,8 @@ from datasources.postgres.engine import Database
 from datasources.postgres.errors import Conflict
 from datasources.postgres.models import Vehicle
 from datasources.postgres.records import VehicleRecord
+
+VEHICLES: Table = Vehicle.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,8 @@ class VehiclePlanning:
     end_longitude: float | None = None
 
 
-def vehicle_record(row: Vehicle) -> VehicleRecord:
+def vehicle_record(row: Vehicle | Row[Any]) -> VehicleRecord:
+    """From an ORM instance (writes) or a Core row (reads): both name the columns."""
     return VehicleRecord(
         row.id, row.account_id, row.plate, row.name, row.kind, row.capacity_kg, row.status, row.created_at,
         row.capacity, row.shift_start, row.shift_end, row.depot_latitude, row.depot_longitude, row.end_latitude,
@@ -45,13 +49,14 @@ async def vehicles_by_ids(db: Database, *, account_id: int, ids: Sequence[int]) 
 async def list_vehicles(
     db: Database, *, account_id: int, limit: int, after_id: int | None = None, status: str | None = None
 ) -> list[VehicleRecord]:
-    query = select(Vehicle).where(Vehicle.account_id == account_id).order_by(Vehicle.id).limit(limit)
+    t = VEHICLES
+    query = select(t).where(t.c.account_id == account_id).order_by(t.c.id).limit(limit)
     if after_id is not None:
-        query = query.where(Vehicle.id > after_id)
+        query = query.where(t.c.id > after_id)
     if status is not None:
-        query = query.where(Vehicle.status == status)
-    async with db.sessions() as session:
-        return [vehicle_record(row) for row in await session.scalars(query)]
+        query = query.where(t.c.status == status)
+    async with db.read() as conn:
+        return [vehicle_record(row) for row in await conn.execute(query)]
 
 
 @round_trip("postgresql")

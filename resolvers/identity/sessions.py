@@ -17,7 +17,14 @@ from datasources.postgres.records import Credentials, UserRecord
 from datasources.redis import auth as marks
 from datasources.stores import Stores
 from resolvers.identity.config import AuthConfig
-from resolvers.identity.tokens import TokenError, digest, is_api_key, issue_access_token, new_secret, read_access_token
+from resolvers.identity.tokens import (
+    TokenError,
+    digest,
+    is_api_key,
+    issue_access_token,
+    new_secret,
+    verified_access_token,
+)
 from resolvers.principal import Principal, Role
 
 log = logging.getLogger("switchboard.security")
@@ -88,7 +95,7 @@ async def authenticate(stores: Stores, config: AuthConfig, authorization: str) -
             raise TokenError("the API key is not valid or has been revoked")
         return Principal(account_id=key.account_id, role=Role(key.role), api_key_id=key.id,
                          api_key_prefix=key.prefix)
-    principal = read_access_token(config, credential)
+    principal = verified_access_token(config, credential)
     reason = await session_ended(stores, config, principal)
     if reason is not None:
         raise TokenError(reason)

@@ -11,6 +11,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 import jwt
 
@@ -64,6 +65,15 @@ def read_access_token(config: AuthConfig, token: str, *, now: datetime | None = 
         account_id=acct, role=Role(role), user_id=int(sub), session_id=sid, epoch=sv,
         expires_at=datetime.fromtimestamp(claims["exp"], UTC),
     )
+
+
+@lru_cache(maxsize=4096)
+def verified_access_token(config: AuthConfig, token: str) -> Principal:
+    """`read_access_token`, remembered: a client sends the same token with every request, and checking its
+    signature and claims again gives the same principal. Only valid tokens are kept (a refusal raises), and
+    nothing that can change is: expiry, the session epoch and revocation are checked on every request
+    (`sessions.session_ended`)."""
+    return read_access_token(config, token)
 
 
 def new_secret() -> str:

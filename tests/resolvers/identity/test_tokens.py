@@ -12,7 +12,13 @@ from hypothesis import strategies as st
 
 from resolvers.identity import passwords
 from resolvers.identity.config import AuthConfig
-from resolvers.identity.tokens import CLAIMS, TokenError, issue_access_token, read_access_token
+from resolvers.identity.tokens import (
+    CLAIMS,
+    TokenError,
+    issue_access_token,
+    read_access_token,
+    verified_access_token,
+)
 from resolvers.principal import Role
 
 CONFIG = AuthConfig(secret=b"k" * 40, access_ttl=timedelta(minutes=15))
@@ -84,3 +90,13 @@ def test_old_parameters_need_a_rehash() -> None:
                                               ("x" * 300, False)])
 def test_new_password_rules(password: str, ok: bool) -> None:
     assert (passwords.check_new(password) is None) is ok
+
+
+def test_a_token_is_verified_once_and_a_refusal_every_time() -> None:
+    good = issue_access_token(CONFIG, user_id=7, account_id=3, role="agent", session_id="fam", epoch=2,
+                              now=datetime.now(UTC)).token
+    assert verified_access_token(CONFIG, good) is verified_access_token(CONFIG, good)
+    bad = token(aud="someone-else")
+    for _ in range(2):
+        with pytest.raises(TokenError):
+            verified_access_token(CONFIG, bad)
