@@ -26,6 +26,7 @@ from schema.leads.mutations import LeadMutations
 from schema.leads.queries import LeadQueries
 from schema.leads.types import Lead
 from schema.node import Node
+from schema.sharing import SharedEventExecutor
 
 NODE_TYPES: dict[str, Any] = {
     "Lead": Lead, "User": User, "Vehicle": Vehicle, "Route": Route, "Stop": Stop, "Account": Account, "Call": Call
@@ -55,5 +56,6 @@ class Subscription(CallSubscriptions, FleetSubscriptions):
 
 def build_schema(extensions: Sequence[Any] = ()) -> strawberry.Schema:
     return strawberry.Schema(
-        query=Query, mutation=Mutation, subscription=Subscription, types=[Stop], extensions=list(extensions)
+        query=Query, mutation=Mutation, subscription=Subscription, types=[Stop], extensions=list(extensions),
+        execution_context_class=SharedEventExecutor,
     )
