@@ -9,7 +9,8 @@ flight, so an overloaded server shows as a rate below the target rather than an 
   (MongoDB leads with their PostgreSQL owner, graph colleagues, Chroma neighbours and Redis live call), in turn;
 - writes: `createLead`, then `updateLead` of leads the soak created (one create for every three updates);
 - webhooks: whole signed call sequences (initiated, answered, ..., hangup) for synthetic calls of acme, so calls
-  end, are archived and their Redis keys expire as in production;
+  end, are archived and their Redis keys expire as in production (the soak sends the hangup of an answered call
+  itself: the server's simulated carrier never dialled these calls, so it answers none of the agent's commands);
 - subscribers: `liveCalls` over graphql-transport-ws, 20 per connection (WS_MAX_SUBSCRIPTIONS' default). A few
   (`--busy-subscribers`) watch acme, which takes every webhook; the rest watch globex, which gets a trickle
   (`--fanout-webhooks` per second), so the fan-out stays within what two cores can serialise. A subscription
@@ -239,7 +240,13 @@ class Load:
             state = client_state(call_id=call_id, account_id=account.id, key=self.state_key)
             call = SimulatedCall(f"v3:soak-{call_id}", str(uuid.uuid4()), str(uuid.uuid4()),
                                  f"+1415555{self.rng.randint(0, 999):03d}0", "+14155550100", state)
-            for kind, payload in scenario(call):
+            events = scenario(call)
+            if events[-1][0] != "call.hangup":
+                # `scenario` is only what the dial plays: the server's agent then commands a call its carrier never
+                # dialled, so nothing answers it and no hangup would come; the soak hangs up, or the call stays live
+                hangup = call.payload(hangup_cause="normal_clearing", hangup_source="callee")
+                events.append(("call.hangup", hangup))
+            for kind, payload in events:
                 await pacer.turn()
                 if self.stopping.is_set():
                     return

@@ -41,7 +41,14 @@ def stores(fresh: bool = False) -> Iterator[dict[str, str]]:
 
 @contextmanager
 def app(env: dict[str, str], name: str, **overrides: str) -> Iterator[AppServer]:
-    server = start_app({**env, **overrides}, DATA / f"{name}.log", timeout=300)
+    with served(env, name, ROOT, overrides) as server:
+        yield server
+
+
+@contextmanager
+def served(env: dict[str, str], name: str, root: Path, overrides: dict[str, str]) -> Iterator[AppServer]:
+    """An app over the bench stores serving the code of the checkout at `root` (a comparison serves another)."""
+    server = start_app({**env, **overrides}, DATA / f"{name}.log", timeout=300, root=root)
     try:
         yield server
     finally:

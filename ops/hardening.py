@@ -5,7 +5,7 @@ are Strawberry's own options, set in `GraphQLApp` from the same settings."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator, Iterator, Mapping
 from json import JSONDecodeError
 
 import orjson
@@ -14,8 +14,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.extensions import SchemaExtension
-from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived
+from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived, WebSocketDisconnected
 
+from ops.frames import FRAMES
 from ops.limits import refused
 
 SECURITY_HEADERS = [
@@ -119,7 +120,17 @@ def variables_limit(max_bytes: int) -> type[SchemaExtension]:
 
 class SizedWebSocketAdapter(ASGIWebSocketAdapter):
     """Strawberry's adapter, but a text message over the view's `max_message_bytes` closes the socket (1009)
-    before it is parsed."""
+    before it is parsed; and an event's shared `data` is encoded once for all its sockets (ops/frames.py)."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(FRAMES.encode(message, self._whole))
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
+    def _whole(self, message: Mapping[str, object]) -> str:
+        encoded = self.view.encode_json(message)
+        return encoded.decode() if isinstance(encoded, bytes) else encoded
 
     async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncGenerator[object]:
         limit: int = getattr(self.view, "max_message_bytes", 0)

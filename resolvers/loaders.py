@@ -18,9 +18,10 @@ from typing import Any
 from aiodataloader import DataLoader
 
 from datasources import signals
+from datasources.calls import logs as call_logs_redis
 from datasources.calls import store as call_store
 from datasources.calls.codec import load_call
-from datasources.calls.model import Call
+from datasources.calls.model import Call, dtmf_of
 from datasources.mongo import calls as call_logs
 from datasources.mongo import leads
 from datasources.mongo.calls import CallLogRecord
@@ -102,6 +103,13 @@ class Loaders:
                 stops.driver_scope(self.stores.db, account_id=self.account_id, driver_id=self.principal.user_id)
             )
         return await self._driver_scope
+
+    def data_scope(self) -> tuple[int, Role, int | None]:
+        """What these loaders' answers depend on: the account, the role, and the user for the roles with a row scope
+        (an agent's leads, a driver's routes). Two callers with the same scope read the same rows and may share
+        what was resolved for one of them (a subscription event's answer, resolvers/calls/subscriptions.py)."""
+        scoped = self.principal.role in (Role.agent, Role.driver)
+        return self.account_id, self.principal.role, self.principal.user_id if scoped else None
 
     def lead_owners(self) -> list[int | None] | None:
         """The owners whose leads the caller sees (None: any owner)."""
@@ -267,11 +275,24 @@ class Loaders:
         return loader(self._live_calls_of_leads)
 
     async def _live_calls_of_leads(self, lead_ids: list[str]) -> list[Call | None]:
-        """The live call of each lead (the newest, if several): the account's active set, then one MGET."""
-        active = await call_store.active_call_ids(self.stores.redis, account_id=self.account_id)
-        calls = [c for c in await self._calls(active) if c is not None and not c.terminal]
+        """The live call of each lead (the newest, if several): the asked leads' entries of the lead -> live call
+        index, then one MGET of just those calls, whatever the number of calls live in the account."""
+        redis, account_id = self.stores.redis, self.account_id
+        ids_of = await call_store.live_call_ids_of_leads(redis, account_id=account_id, lead_ids=lead_ids)
+        calls = await self._calls(sorted({i for ids in ids_of for i in ids}))
         newest: dict[str, Call] = {}
-        for c in sorted(calls, key=lambda c: (c.updated_at is not None, c.updated_at)):
+        for c in sorted((c for c in calls if c is not None and not c.terminal),
+                        key=lambda c: (c.updated_at is not None, c.updated_at)):
             if c.lead_id:
                 newest[c.lead_id] = c
         return [newest.get(i) for i in lead_ids]
+
+    @loader_property
+    def call_dtmf(self) -> CountedLoader:
+        """A call's DTMF digits, from its log (the caller already holds the call, so it may see it)."""
+
+        async def fetch(ids: list[str]) -> list[str]:
+            found = await call_logs_redis.dtmf_logs(self.stores.redis, account_id=self.account_id, call_ids=ids)
+            return [dtmf_of(lines) for lines in found]
+
+        return loader(fetch)

@@ -12,6 +12,22 @@ from datasources.calls.broker import Entry
 from resolvers.context import RequestContext
 from resolvers.identity.sessions import session_ended
 from resolvers.permissions import Unauthenticated
+from resolvers.principal import Principal
+
+_CHECKING: dict[Principal, asyncio.Future[str | None]] = {}
+
+
+async def _session_ended(ctx: RequestContext, principal: Principal) -> str | None:
+    """`session_ended`, but one check at a time per principal in this process: a caller's subscriptions started
+    together come due together, and thousands of them each reading the same keys at the same instant exhausted
+    the Redis and PostgreSQL pools (bench/live_calls.py, 5,000 subscribers). A check already in flight when this
+    one comes due answers for both: a sign-out is still seen within `session_recheck`, plus at most the duration
+    of one check."""
+    pending = _CHECKING.get(principal)
+    if pending is None:
+        pending = _CHECKING[principal] = asyncio.ensure_future(session_ended(ctx.stores, ctx.auth, principal))
+        pending.add_done_callback(lambda _: _CHECKING.pop(principal, None))
+    return await asyncio.shield(pending)
 
 
 async def while_session_stands(ctx: RequestContext, source: AsyncIterator[Entry]) -> AsyncIterator[Entry]:
@@ -39,7 +55,7 @@ async def while_session_stands(ctx: RequestContext, source: AsyncIterator[Entry]
                 expired = principal.expires_at is not None and datetime.now(UTC) >= principal.expires_at
                 if time.monotonic() - checked < every and not expired:
                     continue
-            reason = await session_ended(ctx.stores, ctx.auth, principal)
+            reason = await _session_ended(ctx, principal)
             checked = time.monotonic()
             if reason is not None:
                 raise Unauthenticated(f"the subscription has ended: {reason}")

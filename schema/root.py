@@ -26,6 +26,7 @@ from schema.leads.mutations import LeadMutations
 from schema.leads.queries import LeadQueries
 from schema.leads.types import Lead
 from schema.node import Node
+from schema.sharing import SharedEventExecutor
 
 NODE_TYPES: dict[str, Any] = {
     "Lead": Lead, "User": User, "Vehicle": Vehicle, "Route": Route, "Stop": Stop, "Account": Account, "Call": Call
@@ -57,5 +58,6 @@ def build_schema(
     extensions: Sequence[Any] = (), *, schema_class: type[strawberry.Schema] = strawberry.Schema
 ) -> strawberry.Schema:
     return schema_class(
-        query=Query, mutation=Mutation, subscription=Subscription, types=[Stop], extensions=list(extensions)
+        query=Query, mutation=Mutation, subscription=Subscription, types=[Stop], extensions=list(extensions),
+        execution_context_class=SharedEventExecutor,
     )

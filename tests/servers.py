@@ -101,10 +101,13 @@ class AppServer:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
 
-def start_app(env: dict[str, str], log: Path, *, timeout: float = 120.0, port: int = 0) -> AppServer:
+def start_app(
+    env: dict[str, str], log: Path, *, timeout: float = 120.0, port: int = 0, root: Path = ROOT
+) -> AppServer:
     """uvicorn serving `ops.app:create_app` in a child process, as in production.
 
     The simulated carrier posts its webhooks back to this same server unless SIMULATOR_TARGET says otherwise.
+    `root` is the checkout whose code it serves (a benchmark compares another checkout's with this one's).
     """
     port = port or free_port()
     own = {"SIMULATOR_TARGET": f"http://127.0.0.1:{port}", "SIMULATOR_PACE": "0.05"}
@@ -112,7 +115,7 @@ def start_app(env: dict[str, str], log: Path, *, timeout: float = 120.0, port: i
     cmd = [sys.executable, "-m", "uvicorn", "ops.app:create_app", "--factory", "--host", "127.0.0.1",
            "--port", str(port), "--ws", "websockets-sansio", "--no-access-log"]
     with open(log, "ab") as out:
-        process = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(cmd, cwd=root, env=full_env, stdout=out, stderr=subprocess.STDOUT)
     server = AppServer(f"http://127.0.0.1:{port}", process, log)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -117,7 +117,6 @@ def _fact(kind: str, key: str, **data: Scalar) -> Fact:
 class Conversation:
     """What the agent's events said, kept order-independently, and the steps already issued."""
 
-    seen: frozenset[str] = frozenset()
     answered: Key | None = None
     hangup: tuple[Key, str] | None = None  # earliest (key, hangup_cause)
     detection: tuple[Key, str] | None = None  # earliest (key, result)
@@ -136,7 +135,6 @@ class Conversation:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON (times as ISO-8601 strings), to store next to the call; `from_dict` reads it back equal."""
         return {
-            "seen": sorted(self.seen),
             "answered": _dump_key(self.answered),
             "hangup": None if self.hangup is None else [_dump_key(self.hangup[0]), self.hangup[1]],
             "detection": None if self.detection is None else [_dump_key(self.detection[0]), self.detection[1]],
@@ -162,7 +160,6 @@ class Conversation:
 
         ai, history, closer = data["ai"], data["history"], data["closer"]
         return cls(
-            seen=frozenset(data["seen"]),
             answered=_load_key(data["answered"]),
             hangup=pair(data["hangup"]),
             detection=pair(data["detection"]),
@@ -231,11 +228,17 @@ def _opt_out(conv: Conversation, event: CallEvent, result: Any) -> Conversation:
     return conv
 
 
+def _inserted[T](entries: tuple[T, ...], entry: T) -> tuple[T, ...]:
+    """`entries` (sorted) with `entry` in its place; unchanged when it is already there."""
+    at = bisect.bisect_left(entries, entry)  # type: ignore[call-overload]
+    if at < len(entries) and entries[at] == entry:
+        return entries
+    return (*entries[:at], entry, *entries[at:])
+
+
 def fold(conv: Conversation, event: CallEvent) -> Conversation:
-    """The conversation with the event's facts; an event already seen changes nothing."""
-    if event.id in conv.seen:
-        return conv
-    conv = replace(conv, seen=conv.seen | {event.id})
+    """The conversation with the event's facts. Idempotent by construction (minimums, latest-wins by key, sorted
+    sets): an event folded again changes nothing, so no list of seen event ids has to grow with the call."""
     key, payload, kind = _key(event), event.payload, event.type
     text = payload.get("result")
     if kind == "call.answered":
@@ -270,23 +273,19 @@ def fold(conv: Conversation, event: CallEvent) -> Conversation:
         if isinstance(data, dict) and data.get("is_final", True) is True:
             line, track = data.get("transcript"), data.get("transcription_track")
             if isinstance(line, str) and line.strip():
-                entries = list(conv.transcripts)
-                bisect.insort(entries, (key, track if isinstance(track, str) else "inbound", line.strip()))
-                return replace(conv, transcripts=tuple(entries))
+                line_entry = (key, track if isinstance(track, str) else "inbound", line.strip())
+                return replace(conv, transcripts=_inserted(conv.transcripts, line_entry))
         return conv
     if kind == "call.gather.ended":
         status, digits = payload.get("status"), payload.get("digits")
         if isinstance(status, str) and status in ENDED_BY_HANGUP:  # a hostile payload may hold any JSON here
             return conv
-        gathers = list(conv.gathers)
         entry = (key, status if isinstance(status, str) else "", digits if isinstance(digits, str) else "")
-        bisect.insort(gathers, entry)
-        return replace(conv, gathers=tuple(gathers))
+        return replace(conv, gathers=_inserted(conv.gathers, entry))
     if kind == "call.speak.ended":
         status = payload.get("status")
-        speaks = list(conv.speak_ends)
-        bisect.insort(speaks, (key, status if isinstance(status, str) else "completed"))
-        return replace(conv, speak_ends=tuple(speaks))
+        speak_end = (key, status if isinstance(status, str) else "completed")
+        return replace(conv, speak_ends=_inserted(conv.speak_ends, speak_end))
     return conv
 
 
@@ -466,8 +465,6 @@ def decide(
     call: Call, conversation: Conversation, event: CallEvent, script: CallScript, context: AgentContext
 ) -> Decision:
     """Fold the event, then command every planned step not issued yet. Inbound calls get no agent."""
-    if event.id in conversation.seen:
-        return Decision([], [], conversation)
     conv = fold(conversation, event)
     if not conv.closer_fixed and closing(conv, script, context) is not None:
         conv = replace(conv, closer=context.closer, closer_fixed=True)

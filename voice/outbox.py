@@ -140,6 +140,7 @@ class ArchiveWorker:
             pipe.xack(keys.archive_outbox(), GROUP, entry_id)
             pipe.expire(keys.call_state(account_id, call_id), self.retention)
             pipe.expire(keys.call_stream(account_id, call_id), self.retention)
+            pipe.expire(keys.call_dtmf(account_id, call_id), self.retention)
             await pipe.execute()
 
     async def _failed(self, entry_id: str, fields: dict[str, str], error: str) -> None:

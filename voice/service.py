@@ -24,16 +24,16 @@ from voice.agent import AgentContext, Command, Fact
 from voice.carriers.base import Carrier, CarrierError
 from voice.envelope import HANDLED
 from voice.script import DEFAULT_SCRIPT, CallScript, script_from, validate
-from voice.state import apply
+from voice.state import apply, log_line
 
 log = logging.getLogger(__name__)
 
 
 def entry(kind: str, event_id: str, at: datetime, call: Call) -> Json:
-    """One stream entry: what happened and the call as it stands after it (less the ids of every event seen,
-    which only the stored call needs and which would make entries grow with the length of the call)."""
+    """One stream entry: what happened and the call as it stands after it (less the agent's conversation, which
+    only the stored call needs)."""
     snapshot = dump_call(call)
-    del snapshot["seen"], snapshot["conversation"]
+    del snapshot["conversation"]
     return {"type": kind, "event_id": event_id, "occurred_at": at.isoformat(), "call": snapshot}
 
 
@@ -127,13 +127,14 @@ class CallService:
             except Exception:
                 # a payload the agent cannot read must not cost the call its state
                 log.exception("the agent could not take event %s (%s) of call %s", event.id, event.type, call_id)
-            if after == before:
-                return None
+            # a new event is recorded (seen key, stream entry) even when it changes nothing in the call: the
+            # store has already told a repeat apart, and `apply` is idempotent, so `after == before` says nothing
             decided.append((commands, facts))
             main = entry(event.type, event.id, event.occurred_at, after)
+            line = log_line(event)
             return Change(dump_call(after), main, active=not after.terminal,
                           archive=after.terminal and (not before.terminal or _archived(before) != _archived(after)),
-                          extra=dialogue.fact_entries(event, facts, main["call"]))
+                          extra=dialogue.fact_entries(event, facts, main["call"]), dtmf=(line,) if line else ())
 
         if event.type == "call.initiated" and event.call_control_id:
             # before the event is applied (an idempotent SET): a failure here leaves the event unapplied, so its

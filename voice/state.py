@@ -18,13 +18,19 @@ event's (occurred_at, event id) key, or a log sorted by that key from which the 
 |   greeting.ended               | send it alone when the beep came first), in the same earliest-wins contest      |
 | call.hangup                    | terminal; hangup_cause, hangup_source, ended_at from the earliest hangup        |
 | call.speak.started / .ended    | speaking = the latest speak event is a start, and the call is not terminal      |
-| call.gather.ended              | gathered = digits of the latest gather that got digits (all kept in gather_log) |
-| call.dtmf.received             | dtmf = digits in occurred_at order (dtmf_log)                                   |
+| call.gather.ended              | gathered = digits of the latest gather that got digits                          |
+| call.dtmf.received             | nothing in the call: its digit is a line of the call's DTMF log (`log_line`)    |
 | call.recording.saved           | recording_url of the earliest recording: recording_urls, then                   |
 |                                | public_recording_urls; mp3 before wav                                           |
 | every handled type             | fills call_control_id, call_session_id, from/to when the payload carries them   |
-| any other type                 | only `seen` and updated_at                                                      |
-| any event                      | seen += id, updated_at = latest occurred_at; an id already seen: no change      |
+| any other type                 | only updated_at                                                                 |
+| any event                      | updated_at = latest occurred_at                                                 |
+
+Applying an event twice changes nothing the second time: every fact is a minimum, a maximum or a winner by key,
+so the function is idempotent by construction and keeps no list of the event ids it has seen (that list would
+grow with the call; the store de-duplicates deliveries on a per-event key instead). What does grow with a call,
+the DTMF digits, is not in the Call: `log_line` gives the event's line of the call's log, a set whose sorted
+lines (`model.dtmf_of`) are the same whatever order, and however often, the events came.
 
 "Earliest"/"latest" order by (occurred_at, event id), so ties are broken the same way whatever the order. The
 identifiers, numbers and direction are the same on every event of a call leg; should two ever disagree, the
@@ -57,13 +63,12 @@ answered_by is `machine`, else `completed`. Before that, by hangup_cause (the sp
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from datasources.calls.model import RANK, TERMINAL, Call, CallEvent, CallState
+from datasources.calls.model import RANK, TERMINAL, Call, CallEvent, CallState, LogLine
 
 # Cause -> state for a hangup before anyone picked up; an unknown cause is a failure.
 NOT_PICKED_UP: dict[str, CallState] = {
@@ -121,15 +126,6 @@ def _earlier(event: CallEvent, current: Key | None) -> bool:
     return current is None or _key(event) < current
 
 
-type Log = tuple[tuple[datetime, str, str], ...]
-
-
-def _logged(log: Log, event: CallEvent, value: str) -> Log:
-    entries = list(log)
-    bisect.insort(entries, (event.occurred_at, event.id, value))
-    return tuple(entries)
-
-
 def _initiated(call: Call, event: CallEvent) -> Call:
     direction = DIRECTIONS.get(_text(event.payload, "direction") or "")
     return replace(
@@ -178,18 +174,17 @@ def _speak(call: Call, event: CallEvent) -> Call:
 def _gather(call: Call, event: CallEvent) -> Call:
     # a gather that ended without digits (timeout, hangup, cancelled) answers nothing; keep the previous answer
     digits = _text(event.payload, "digits")
-    if digits is None:
+    if digits is None or (call.gathered_key is not None and _key(event) <= call.gathered_key):
         return call
-    log = _logged(call.gather_log, event, digits)
-    return replace(call, gather_log=log, gathered=log[-1][2])
+    return replace(call, gathered=digits, gathered_key=_key(event))
 
 
-def _dtmf(call: Call, event: CallEvent) -> Call:
+def log_line(event: CallEvent) -> LogLine | None:
+    """The event's line of the call's DTMF log (a `call.dtmf.received` with a digit), else None."""
+    if event.type != "call.dtmf.received":
+        return None
     digit = _text(event.payload, "digit")
-    if digit is None:
-        return call
-    log = _logged(call.dtmf_log, event, digit)
-    return replace(call, dtmf_log=log, dtmf="".join(entry[2] for entry in log))
+    return None if digit is None else LogLine(event.occurred_at, event.id, digit)
 
 
 def _recording_url(payload: dict[str, Any]) -> str | None:
@@ -225,7 +220,7 @@ HANDLERS: dict[str, Callable[[Call, CallEvent], Call]] = {
     "call.speak.started": _speak,
     "call.speak.ended": _speak,
     "call.gather.ended": _gather,
-    "call.dtmf.received": _dtmf,
+    "call.dtmf.received": _nothing,
     "call.recording.saved": _recording,
 }
 
@@ -254,10 +249,8 @@ def _settle(call: Call, event: CallEvent) -> Call:
 
 
 def apply(call: Call, event: CallEvent) -> Call:
-    if event.id in call.seen:
-        return call
     updated_at = event.occurred_at if call.updated_at is None else max(call.updated_at, event.occurred_at)
-    call = replace(call, seen=call.seen | {event.id}, updated_at=updated_at)
+    call = replace(call, updated_at=updated_at)
     handler = HANDLERS.get(event.type)
     if handler is None:
         return call

@@ -49,8 +49,14 @@ def valid_cursor(value: str) -> bool:
 
 @dataclass(frozen=True)
 class Entry:
+    """One stream entry, decoded once and handed to every local subscriber of its stream as the same object.
+
+    `memo` holds what the consumers derive from it (resolvers/calls/subscriptions.py), so that work too is done
+    once per entry rather than once per subscriber; it lives as long as the entry, which no one keeps."""
+
     cursor: str
     event: dict[str, Any]
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 class Overflow(Exception):
@@ -61,9 +67,38 @@ class CursorExpired(Exception):
     """Events after the cursor were trimmed or expired: the subscriber must re-read the state and start afresh."""
 
 
-@dataclass(eq=False)
+class _Mailbox:
+    """A subscriber's queue: a list and, only while the subscriber waits, one future. asyncio.Queue keeps four
+    deques (about 3 KB) per subscriber, most of what a waiting subscriber cost the broker; the bound is the
+    broker's (`max_queue`, checked before each put)."""
+
+    __slots__ = ("items", "waiter")
+
+    def __init__(self) -> None:
+        self.items: list[Entry | None] = []
+        self.waiter: asyncio.Future[None] | None = None
+
+    def put(self, item: Entry | None) -> None:
+        self.items.append(item)
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    def size(self) -> int:
+        return len(self.items)
+
+    async def get(self) -> Entry | None:
+        while not self.items:
+            self.waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self.waiter
+            finally:
+                self.waiter = None  # cancelled or woken: nothing taken, nothing lost
+        return self.items.pop(0)
+
+
+@dataclass(eq=False, slots=True)
 class _Subscriber:
-    queue: asyncio.Queue[Entry | None]
+    queue: _Mailbox
     last: StreamId
     overflowed: bool = False
 
@@ -97,8 +132,7 @@ class StreamBroker:
                 await task
         for stream in self._streams.values():
             for sub in stream.subscribers:
-                if not sub.queue.full():
-                    sub.queue.put_nowait(None)  # ends the subscription cleanly
+                sub.queue.put(None)  # ends the subscription cleanly
 
     @property
     def subscriber_count(self) -> int:
@@ -111,7 +145,7 @@ class StreamBroker:
         not count against the live queue; only the tail that arrives while it joins the live readers is queued.
         """
         stream = self._hold(stream_key)
-        sub = _Subscriber(asyncio.Queue(self.max_queue), (0, 0))
+        sub = _Subscriber(_Mailbox(), (0, 0))
         try:
             if after is not None:
                 sub.last = parse_id(after)
@@ -232,11 +266,11 @@ class StreamBroker:
         position = parse_id(entry.cursor)
         if sub.overflowed or position <= sub.last:
             return
-        if sub.queue.qsize() >= self.max_queue - 1:
+        if sub.queue.size() >= self.max_queue - 1:
             sub.overflowed = True
-            sub.queue.put_nowait(None)
+            sub.queue.put(None)
             return
-        sub.queue.put_nowait(entry)
+        sub.queue.put(entry)
         sub.last = position
 
     async def _pull(self, stream_key: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -52,7 +53,12 @@ class CallEvent:
 
 @dataclass(frozen=True)
 class Call:
-    """A call as the state machine keeps it. `seen` holds the ids of the events already applied."""
+    """A call as the state machine keeps it: every field is bounded, whatever the length of the call.
+
+    What grows with a call lives beside it, never in it: the ids of the events applied are the per-event
+    de-duplication keys (`keys.webhook_seen`), checked inside the same WATCH; the DTMF digits are a log (`LogLine`,
+    a sorted set keyed by the call), read only by whoever shows them. So a webhook's transaction reads and writes
+    the same few hundred bytes on the first event of a call and on the ten-thousandth."""
 
     id: str
     account_id: int
@@ -72,10 +78,8 @@ class Call:
     answered_by: str | None = None
     recording_url: str | None = None
     transcript: tuple[str, ...] = ()
-    dtmf: str = ""
     gathered: str | None = None
     speaking: bool = False
-    seen: frozenset[str] = frozenset()
     updated_at: datetime | None = None
     # Provenance the state machine needs to stay order-independent (voice/state.py). A key is the
     # (occurred_at, event id) of the event a single fact came from: an event with a smaller key replaces it
@@ -84,9 +88,7 @@ class Call:
     answered_by_key: tuple[datetime, str] | None = None
     recording_key: tuple[datetime, str] | None = None
     last_speak: tuple[datetime, str, bool] | None = None  # (occurred_at, event id, started)
-    # Append-like facts as sorted (occurred_at, event id, value): `dtmf` and `gathered` are derived from them.
-    dtmf_log: tuple[tuple[datetime, str, str], ...] = ()
-    gather_log: tuple[tuple[datetime, str, str], ...] = ()
+    gathered_key: tuple[datetime, str] | None = None  # the latest gather that got digits: `gathered`
     # The voice agent's (voice/agent.py): its folded conversation (`Conversation.to_dict`), kept in the same
     # record so one transaction moves both, and what the live view reads of it, derived from its facts.
     conversation: dict[str, Any] | None = None
@@ -104,6 +106,21 @@ class Call:
         if self.answered_at is None or self.ended_at is None:
             return None
         return max(0, round((self.ended_at - self.answered_at).total_seconds()))
+
+
+@dataclass(frozen=True, order=True)
+class LogLine:
+    """One entry of a call's append-only log (the DTMF digits): a set of these, read in (occurred_at, event id)
+    order, gives the same value whatever order the events came in."""
+
+    occurred_at: datetime
+    event_id: str
+    value: str
+
+
+def dtmf_of(lines: Iterable[LogLine]) -> str:
+    """The digits pressed, in (occurred_at, event id) order: the same for any order or repetition of the lines."""
+    return "".join(line.value for line in sorted(set(lines)))
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,13 @@
 
 A call is one JSON value under its key. A change is an optimistic transaction: WATCH the call's key and the
 event's de-duplication key, compute the new call in Python (the caller passes the pure function), then in one
-MULTI: write the call, mark the event seen (with a TTL), append the event to the call's stream and to the
-account's stream (both capped), keep the set of active calls, and publish a wake-up. Two replicas applying
-events of the same call at once both succeed: the loser of the race retries on the fresh value.
+MULTI: write the call, mark the event seen (with a TTL), add its lines to the call's DTMF log, append the event to
+the call's stream and to the account's stream (both capped), keep the set of active calls and the lead -> live
+call index beside it, and publish a wake-up. Two replicas applying events of the same call at once both succeed:
+the loser of the race retries on the fresh value.
+
+The call's JSON is bounded (datasources/calls/model.py): what grows with a call goes to its log and its stream,
+so a transaction costs the same on the first event of a call and on the ten-thousandth.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
+from datasources.calls.logs import member
+from datasources.calls.model import LogLine
 from datasources.instrument import round_trip
 from datasources.redis import keys
 
@@ -45,6 +51,7 @@ class Change:
     active: bool
     archive: bool = False  # the call just ended, or an ended call learnt more: queue its archiving
     extra: tuple[Json, ...] = ()  # more entries after `entry` on both streams (the agent's dialogue steps)
+    dtmf: tuple[LogLine, ...] = ()  # lines for the call's DTMF log
 
 
 def _stream_fields(entry: Json) -> dict[Any, Any]:
@@ -86,10 +93,21 @@ async def transact(
                     extra = _stream_fields(more)
                     pipe.xadd(keys.call_stream(account_id, call_id), extra, maxlen=CALL_STREAM_MAX, approximate=True)
                     pipe.xadd(keys.account_stream(account_id), extra, maxlen=ACCOUNT_STREAM_MAX, approximate=True)
+                lead_id = change.call.get("lead_id")
                 if change.active:
                     pipe.sadd(keys.active_calls(account_id), call_id)
+                    if lead_id:
+                        pipe.sadd(keys.lead_live_calls(account_id, lead_id), call_id)
                 else:
                     pipe.srem(keys.active_calls(account_id), call_id)
+                    if lead_id:
+                        pipe.srem(keys.lead_live_calls(account_id, lead_id), call_id)
+                if change.dtmf:
+                    log_key = keys.call_dtmf(account_id, call_id)
+                    pipe.zadd(log_key, {member(line): 0 for line in change.dtmf})
+                    if not change.active:
+                        # a late digit on an ended call: never a log without an end (the archive sets its TTL)
+                        pipe.expire(log_key, SEEN_TTL, nx=True)
                 if change.archive:
                     pipe.xadd(keys.archive_outbox(), {"account_id": str(account_id), "call_id": call_id})
                 pipe.publish(keys.notify_channel(account_id), call_id)
@@ -116,6 +134,18 @@ async def calls_by_ids(redis: Redis, *, account_id: int, ids: Sequence[str]) -> 
 async def active_call_ids(redis: Redis, *, account_id: int) -> list[str]:
     members: set[str] = await redis.smembers(keys.active_calls(account_id))  # type: ignore[assignment]
     return sorted(members)
+
+
+@round_trip("redis")
+async def live_call_ids_of_leads(redis: Redis, *, account_id: int, lead_ids: Sequence[str]) -> list[list[str]]:
+    """Each lead's live call ids (the index kept in each call's transaction), in one round trip."""
+    if not lead_ids:
+        return []
+    async with redis.pipeline(transaction=False) as pipe:
+        for lead_id in lead_ids:
+            pipe.smembers(keys.lead_live_calls(account_id, lead_id))
+        found = await pipe.execute()
+    return [sorted(ids) for ids in found]
 
 
 @round_trip("redis")

@@ -15,6 +15,16 @@ def call_stream(account_id: int, call_id: str) -> str:
     return f"{PREFIX}:acct:{account_id}:call:{call_id}:events"
 
 
+def call_dtmf(account_id: int, call_id: str) -> str:
+    """A call's DTMF log: a sorted set of its digits, one member per event, in (occurred_at, event id) order."""
+    return f"{PREFIX}:acct:{account_id}:call:{call_id}:dtmf"
+
+
+def lead_live_calls(account_id: int, lead_id: str) -> str:
+    """The ids of a lead's live calls (a set): the lead -> live call index, kept with `active_calls`."""
+    return f"{PREFIX}:acct:{account_id}:lead:{lead_id}:calls:live"
+
+
 def account_stream(account_id: int) -> str:
     return f"{PREFIX}:acct:{account_id}:events"
 

@@ -3,19 +3,25 @@
 A subscription outlives neither its access token nor its session: it ends with an UNAUTHENTICATED error when
 the token expires, and within `session_recheck` of a sign-out, deactivation or role change. Each event reads
 fresh rows (new loaders per event), and an agent sees only the calls of the leads they may see.
+
+An event is prepared once per process for all the subscribers of one data scope (`Loaders.data_scope`: the
+account, the role, and the user for an agent or a driver): its call is decoded once per stream entry, whether
+that scope sees it is decided once, and those subscribers get the same `CallUpdate`, on which the schema
+shares the execution of equal documents (schema/sharing.py). Subscribers of another scope never share it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from graphql import GraphQLError
 
-from datasources.calls.broker import CursorExpired, Overflow, valid_cursor
+from datasources.calls.broker import CursorExpired, Entry, Overflow, valid_cursor
 from datasources.calls.codec import load_call
 from datasources.calls.model import Call
 from datasources.redis import keys
@@ -34,6 +40,43 @@ class CallUpdate:
     occurred_at: datetime
     call: Call
     data: dict[str, Any] | None = None  # an agent.* dialogue step's facts
+    # what the schema makes of it, made once for every subscriber it is shared with
+    shared: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+def _parsed(entry: Entry, stream_key: str) -> CallUpdate | None:
+    """The entry as an update, decoded once for every subscriber of this process; None (logged once) if malformed."""
+    if "update" not in entry.memo:
+        event = entry.event
+        try:
+            call = load_call(event["call"])
+            kind, occurred_at = event["type"], datetime.fromisoformat(event["occurred_at"])
+        except (KeyError, TypeError, ValueError) as exc:  # a malformed entry ends no subscription
+            log.warning("skipping malformed event %s of %s: %r", entry.cursor, stream_key, exc)
+            entry.memo["update"] = None
+        else:
+            data = event.get("data")
+            entry.memo["update"] = CallUpdate(entry.cursor, kind, occurred_at, call,
+                                              data if isinstance(data, dict) else None)
+    update: CallUpdate | None = entry.memo["update"]
+    return update
+
+
+async def _visible(ctx: RequestContext, update: CallUpdate) -> CallUpdate | None:
+    return replace(update, shared={}) if await ctx.loaders.sees_call(update.call) else None
+
+
+async def _shared(ctx: RequestContext, entry: Entry, stream_key: str) -> CallUpdate | None:
+    """The update this caller's data scope gets for the entry (None: it may not see the call), decided once for
+    every subscriber of that scope; a subscriber that leaves meanwhile cancels nothing the others wait for."""
+    update = _parsed(entry, stream_key)
+    if update is None:
+        return None
+    key = ("visible", ctx.loaders.data_scope())
+    decided: asyncio.Future[CallUpdate | None] | None = entry.memo.get(key)
+    if decided is None:
+        decided = entry.memo[key] = asyncio.ensure_future(_visible(ctx, update))
+    return await asyncio.shield(decided)
 
 
 async def _follow(ctx: RequestContext, stream_key: str, after: str | None) -> AsyncIterator[CallUpdate]:
@@ -43,18 +86,10 @@ async def _follow(ctx: RequestContext, stream_key: str, after: str | None) -> As
         raise GraphQLError("live calls are not configured on this server")
     try:
         async for entry in while_session_stands(ctx, ctx.events.subscribe(ctx.account_id, stream_key, after)):
-            event = entry.event
-            try:
-                call = load_call(event["call"])
-                kind, occurred_at = event["type"], datetime.fromisoformat(event["occurred_at"])
-            except (KeyError, TypeError, ValueError) as exc:  # a malformed entry ends no subscription
-                log.warning("skipping malformed event %s of %s: %r", entry.cursor, stream_key, exc)
-                continue
             ctx.fresh_loaders()  # this event's nested fields read the rows as they are now
-            if not await ctx.loaders.sees_call(call):
-                continue
-            data = event.get("data")
-            yield CallUpdate(entry.cursor, kind, occurred_at, call, data if isinstance(data, dict) else None)
+            update = await _shared(ctx, entry, stream_key)
+            if update is not None:
+                yield update
     except Overflow as exc:
         raise GraphQLError(str(exc), extensions={"code": "SUBSCRIBER_TOO_SLOW"}) from None
     except CursorExpired as exc:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -51,7 +51,6 @@ class Call(Node):
     answered_by: str | None
     recording_url: str | None
     transcript: list[str]
-    dtmf: str
     gathered: str | None
     speaking: bool
     updated_at: datetime | None
@@ -70,6 +69,12 @@ class Call(Node):
         return CallQualification(score=int(q["score"]), class_=str(q["class"]), via=str(q["via"]),
                                  answers=JSON(dict(q.get("answers") or {})))
 
+    @strawberry.field(description="The DTMF digits pressed, in the order pressed (the call's log in Redis, kept "
+                                  "CALL_RETENTION after the call is archived).")
+    async def dtmf(self, info: Info) -> str:
+        digits: str = await info.context.loaders.call_dtmf.load(self.record.id)
+        return digits
+
     @strawberry.field(description="The closer a hot lead was transferred to (PostgreSQL).")
     async def closer(self, info: Info) -> User | None:
         if self.record.closer_id is None:
@@ -84,7 +89,7 @@ class Call(Node):
             direction=r.direction, from_number=r.from_number, to_number=r.to_number, started_at=r.started_at,
             answered_at=r.answered_at, ended_at=r.ended_at, duration_sec=r.duration_sec, hangup_cause=r.hangup_cause,
             hangup_source=r.hangup_source, answered_by=r.answered_by, recording_url=r.recording_url,
-            transcript=list(r.transcript), dtmf=r.dtmf, gathered=r.gathered, speaking=r.speaking,
+            transcript=list(r.transcript), gathered=r.gathered, speaking=r.speaking,
             updated_at=r.updated_at, agent_step=r.agent_step, outcome=r.outcome, record=r,
         )
 
@@ -116,11 +121,20 @@ class CallEvent:
     occurred_at: datetime
     call: Call
     data: JSON | None = strawberry.field(description="The dialogue step's facts (agent.* events); null otherwise.")
+    # the executions of this event for its subscribers with the same document (schema/sharing.py)
+    shared_executions: strawberry.Private[dict[Any, Any]]
 
     @classmethod
     def from_update(cls, update: CallUpdate) -> CallEvent:
-        return cls(cursor=update.cursor, type=update.type, occurred_at=update.occurred_at,
-                   call=Call.from_record(update.call), data=None if update.data is None else JSON(update.data))
+        """One CallEvent per update: an update is shared by the subscribers of one data scope, and so is this."""
+        made: CallEvent | None = update.shared.get(cls)
+        if made is None:
+            made = update.shared[cls] = cls(
+                cursor=update.cursor, type=update.type, occurred_at=update.occurred_at,
+                call=Call.from_record(update.call), data=None if update.data is None else JSON(update.data),
+                shared_executions={},
+            )
+        return made
 
 
 @strawberry.type(description="The scored BANT answers of a call (voice/scoring.py).")

@@ -456,4 +456,4 @@ def test_a_hostile_status_is_read_as_none() -> None:
     for n, kind in enumerate(["call.gather.ended", "call.speak.ended", "call.ai_gather.ended", "call.hangup"]):
         event = CallEvent(f"h{n}", kind, at, {"status": [], "digits": {}, "result": [], "hangup_cause": 1})
         conversation = decide(call, conversation, event, DEFAULT_SCRIPT, AgentContext()).conversation
-    assert conversation.seen == {"h0", "h1", "h2", "h3"}
+    assert conversation.hangup is not None and conversation.gathers and conversation.speak_ends

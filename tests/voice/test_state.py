@@ -15,10 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from datasources.calls.codec import dump_call, load_call
-from datasources.calls.model import TERMINAL, Call, CallEvent, CallState
+from datasources.calls.model import TERMINAL, Call, CallEvent, CallState, dtmf_of
 from tests.strategies import json_values
 from voice.envelope import HANDLED, parse
-from voice.state import HANDLERS, NOT_PICKED_UP, apply, rank, terminal_state
+from voice.state import HANDLERS, NOT_PICKED_UP, apply, log_line, rank, terminal_state
 
 EVENTS = Path(__file__).resolve().parents[1] / "fixtures" / "telnyx" / "events"
 T0 = datetime(2026, 3, 2, 15, 4, 5, tzinfo=UTC)
@@ -62,7 +62,7 @@ def test_initiated() -> None:
     assert call.state is CallState.initiated
     assert (call.started_at, call.direction, call.from_number, call.to_number) == (T0, "inbound", FROM, TO)
     assert (call.call_control_id, call.call_session_id) == (CCID, "session-1")
-    assert call.seen == {"e1"} and call.updated_at == T0
+    assert call.updated_at == T0
 
 
 def test_outgoing_is_outbound() -> None:
@@ -148,14 +148,22 @@ def test_gathered_is_the_latest_answer() -> None:
     first = event("call.gather.ended", "g1", 10, digits="1", status="valid")
     second = event("call.gather.ended", "g2", 20, digits="60614", status="valid")
     empty = event("call.gather.ended", "g3", 30, digits="", status="timeout")
-    call = run([second, empty, first])
-    assert call.gathered == "60614"
-    assert [entry[2] for entry in call.gather_log] == ["1", "60614"]
+    for order in itertools.permutations([first, second, empty]):
+        assert run(order).gathered == "60614"
 
 
 def test_dtmf_digits_are_in_the_order_they_were_pressed() -> None:
     presses = [event("call.dtmf.received", f"d{n}", n, digit=digit) for n, digit in enumerate("12#")]
-    assert run(reversed(presses)).dtmf == run(presses).dtmf == "12#"
+    lines = [log_line(e) for e in presses]
+    assert all(lines) and log_line(event("call.dtmf.received", "x", 4)) is None
+    assert dtmf_of(filter(None, reversed(lines))) == dtmf_of(filter(None, [*lines, *lines])) == "12#"
+
+
+def test_a_dtmf_event_leaves_the_call_bounded() -> None:
+    """The digits live in the call's log: the call itself does not grow with them."""
+    call = run([event("call.dtmf.received", f"d{n}", n, digit="1") for n in range(50)])
+    assert call == run([event("call.dtmf.received", "d0", 0, digit="1")], Call(id="call-1", account_id=7,
+                                                                             updated_at=at(49)))
 
 
 def recording(event_id: str, second: float, **urls: Any) -> CallEvent:
@@ -182,15 +190,18 @@ def test_the_earliest_recording_wins() -> None:
     assert run([second, first]).recording_url == run([first, second]).recording_url == "https://r/1.mp3"
 
 
-def test_an_unhandled_type_only_marks_the_event_seen() -> None:
+def test_an_unhandled_type_only_moves_updated_at() -> None:
     start = run([event("call.initiated", "e1", 0)])
     call = apply(start, event("call.playback.started", "p1", 3, call_control_id="v3:other"))
-    assert call == Call(**{**vars(start), "seen": frozenset({"e1", "p1"}), "updated_at": at(3)})
+    assert call == Call(**{**vars(start), "updated_at": at(3)})
 
 
-def test_a_seen_event_is_ignored() -> None:
-    call = run([event("call.initiated", "e1", 0)])
-    assert apply(call, event("call.hangup", "e1", 9)) is call
+def test_an_event_applied_again_changes_nothing() -> None:
+    events = [event("call.initiated", "e1", 0), event("call.answered", "e2", 8), event("call.gather.ended", "g", 9,
+              digits="4"), event("call.hangup", "e3", 20, hangup_cause="normal_clearing")]  # fmt: skip
+    call = run(events)
+    for e in events:
+        assert apply(call, e) == call
 
 
 def test_updated_at_never_goes_back() -> None:
@@ -208,10 +219,11 @@ def test_the_example_webhooks_make_one_whole_call() -> None:
     call = run(events, Call(id="9b2f6c1e5d7a4f0e8c3b1a2d4e6f8a0b", account_id=1, direction="outbound"))
     assert call.state is CallState.completed
     assert (call.from_number, call.to_number, call.call_control_id) == (FROM, TO, CCID)
-    assert (call.answered_by, call.dtmf, call.gathered, call.speaking) == ("human", "1", "1", False)
+    assert (call.answered_by, call.gathered, call.speaking) == ("human", "1", False)
+    assert dtmf_of(filter(None, map(log_line, events))) == "1"
     assert (call.hangup_cause, call.hangup_source, call.duration_sec) == ("normal_clearing", "callee", 148)
     assert call.recording_url is not None and call.recording_url.endswith(".mp3?X-Amz-Expires=600")
-    assert call.seen == {e.id for e in events} and call.updated_at == max(e.occurred_at for e in events)
+    assert call.updated_at == max(e.occurred_at for e in events)
 
 
 # -- the hangup table -----------------------------------------------------------------------------------
@@ -337,7 +349,9 @@ def test_any_order_gives_the_same_call(events: list[CallEvent], start: Call, dat
     expected = run(sorted(events, key=lambda e: (e.occurred_at, e.id)), start)
     assert run(order, start) == expected
     assert run(reversed(events), start) == expected
-    assert expected.seen == start.seen | {e.id for e in events}
+    lines = [line for e in events if (line := log_line(e)) is not None]
+    assert dtmf_of(order_lines := [line for e in order if (line := log_line(e)) is not None]) == dtmf_of(lines)
+    assert len(set(order_lines)) == len({e.id for e in events if e.type == "call.dtmf.received"})
     assert expected.updated_at == max(e.occurred_at for e in events)
 
 

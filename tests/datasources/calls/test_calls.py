@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from redis.asyncio import Redis
 
-from datasources.calls import store
+from datasources.calls import logs, store
 from datasources.calls.broker import Entry, Overflow, StreamBroker, parse_id
+from datasources.calls.model import LogLine, dtmf_of
 from datasources.calls.store import Change, Json
 from datasources.redis import keys, open_redis
 
@@ -58,6 +60,40 @@ async def test_a_duplicate_event_id_changes_nothing(redis: Redis) -> None:
     assert first is not None and again is None
     assert await redis.xlen(keys.call_stream(account, "c")) == 1
     assert await store.active_call_ids(redis, account_id=account) == ["c"]
+
+
+def lead_call(lead_id: str, *, active: bool, presses: tuple[int, ...] = ()) -> Callable[[Json | None], Change]:
+    """A change of a call of `lead_id`; `presses` are DTMF events by their second (the digit pressed is n % 10)."""
+    at = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    lines = tuple(LogLine(at + timedelta(seconds=n), f"d{n}", str(n % 10)) for n in presses)
+    return lambda call: Change(call={"lead_id": lead_id}, entry={"type": "x"}, active=active, dtmf=lines)
+
+
+async def test_the_lead_index_moves_with_the_active_set(redis: Redis) -> None:
+    """The lead -> live call index is written in the MULTI that keeps the active set: never out of step."""
+    account = random.randint(1, 2**40)
+    for call_id in ("c1", "c2"):
+        await store.transact(redis, account_id=account, call_id=call_id, event_id=None,
+                             decide=lead_call("lead-a", active=True))
+    await store.transact(redis, account_id=account, call_id="c3", event_id=None,
+                         decide=lead_call("lead-b", active=True))
+    found = await store.live_call_ids_of_leads(redis, account_id=account, lead_ids=["lead-a", "lead-b", "lead-c"])
+    assert found == [["c1", "c2"], ["c3"], []]
+    await store.transact(redis, account_id=account, call_id="c1", event_id=None,
+                         decide=lead_call("lead-a", active=False))
+    found = await store.live_call_ids_of_leads(redis, account_id=account, lead_ids=["lead-a"])
+    assert found == [["c2"]] and await store.active_call_ids(redis, account_id=account) == ["c2", "c3"]
+
+
+async def test_the_dtmf_log_is_a_set_read_in_order(redis: Redis) -> None:
+    """Digits added twice, or out of order, read back once each in time order; the call's JSON holds none."""
+    account = random.randint(1, 2**40)
+    for presses in ((1, 3), (3, 2, 1), (2,)):
+        await store.transact(redis, account_id=account, call_id="c", event_id=None,
+                             decide=lead_call("lead-a", active=True, presses=presses))
+    [lines, none] = await logs.dtmf_logs(redis, account_id=account, call_ids=["c", "other"])
+    assert dtmf_of(lines) == "123" and [line.value for line in lines] == ["1", "2", "3"] and none == []
+    assert await redis.get(keys.call_state(account, "c")) == '{"lead_id":"lead-a"}'
 
 
 async def collect(stream: AsyncIterator[Entry], n: int) -> list[Entry]:
