@@ -58,8 +58,7 @@ def serve(
     if "SIMULATOR_TARGET" not in os.environ:
         # the simulated carrier posts its webhooks back to this server
         settings.simulator_target = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
-    # an access line per request costs more than a small query; metrics count requests, the line is for debugging
-    access_log = settings.log_level.upper() == "DEBUG"
+    access_log = settings.access_log or settings.log_level.upper() == "DEBUG"
     if reload and workers > 1:
         typer.echo("error: --reload runs one worker; leave --workers out", err=True)
         raise typer.Exit(2)

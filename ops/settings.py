@@ -94,6 +94,8 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(Path(".switchboard"), alias="SWITCHBOARD_DATA_DIR")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
+    # a line per HTTP request costs more than a small query; the metrics count requests. On at LOG_LEVEL=DEBUG.
+    access_log: bool = Field(False, alias="ACCESS_LOG")
 
     postgres_url: str = Field("", alias="POSTGRES_URL")
     # connections kept open per process: at least the queries in flight at once, or connections churn (each new

@@ -54,7 +54,8 @@ class Served:
 
 def start(data: Path, log: Path) -> Served:
     port = free_port()
-    env = {**os.environ, "ENVIRONMENT": "test", "LOG_LEVEL": "INFO", "DEMO_LEADS": "10", "JWT_SECRET": TEST_JWT_SECRET,
+    env = {**os.environ, "ENVIRONMENT": "test", "LOG_LEVEL": "INFO", "ACCESS_LOG": "true",
+           "DEMO_LEADS": "10", "JWT_SECRET": TEST_JWT_SECRET,
            "SIMULATOR_PACE": "0.05"}
     for name in ("POSTGRES_URL", "MONGODB_URI", "NEO4J_URI", "REDIS_URL", "CHROMA_URL", "SIMULATOR_TARGET"):
         env.pop(name, None)  # the embedded default: the supervisor starts every store
