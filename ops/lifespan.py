@@ -43,6 +43,10 @@ def lifespan(settings: Settings) -> Lifespan:
         async with AsyncExitStack() as exits:
             stores, urls = await open_all(settings, exits)
             demo_users = await first_start(settings, stores)
+            try:
+                await stores.vectors.warm()
+            except Exception:  # Chroma unreachable: /health says so, and semantic fields fail on their own
+                log.warning("the vector store is not reachable at start", exc_info=True)
             projection = Projection(wait=settings.projection_wait.total_seconds(),
                                     max_attempts=settings.projection_max_attempts, wakeup=asyncio.Event())
             projector = Projector(stores, projection, poll=settings.projection_poll)

@@ -88,6 +88,14 @@ class VectorStore:
                         self._warming.add_done_callback(_log_failed_load)
         return self._client
 
+    async def warm(self) -> None:
+        """Waits until the embedder has loaded (a failure is logged, and the first embed tries again). The server
+        waits for it before it answers: building the model holds the GIL in bursts, which would delay the first
+        requests by hundreds of milliseconds."""
+        await self._connection()
+        if self._warming is not None:
+            await asyncio.gather(asyncio.shield(self._warming), return_exceptions=True)
+
     async def client(self) -> Any:
         """The raw chromadb client, for migrations and backups that work across accounts."""
         return (await self._connection()).client
