@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import AsyncExitStack
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,6 +24,7 @@ import pytest
 
 from datasources import signals
 from datasources.mongo import leads as mongo_leads
+from datasources.mongo import projection as mongo_projection
 from datasources.postgres import accounts as pg_accounts
 from datasources.stores import Stores
 from datasources.vectors import LeadText
@@ -73,14 +74,16 @@ def bolt_env(tmp_path: Path, store_env: dict[str, str], postgres_admin: str) -> 
 type Made = dict[tuple[Store, Kind], set[str]]
 
 
-async def make_drift(env: dict[str, str], slug: str) -> Made:
+async def make_drift(env: dict[str, str], slug: str, *, projected: bool = False) -> Made:
     async with AsyncExitStack() as exits:
         stores, _ = await open_all(Settings.model_validate(env), exits)
-        return await drift_in(stores, slug)
+        return await drift_in(stores, slug, projected=projected)
 
 
-async def drift_in(stores: Stores, slug: str) -> Made:
-    """An account of five projected leads, then one drift of each kind the stores can have."""
+async def drift_in(stores: Stores, slug: str, *, projected: bool = False) -> Made:
+    """An account of five projected leads, then one drift of each kind the stores can have. `projected`: the
+    leads' projection is marked done, so the drift is what only a reconcile sees (a running projector would
+    otherwise repair the pending leads, racing the check)."""
     await migrate.upgrade(stores.db.engine)
     account_id = (await pg_accounts.create_account(stores.db, name="Reconcile", slug=slug)).id
     new = [mongo_leads.NewLead(first_name=f"Lead {i}", phone=f"+4930555000{i}", company={"name": f"Co {i}"},
@@ -88,6 +91,8 @@ async def drift_in(stores: Stores, slug: str) -> Made:
     records = await mongo_leads.create_leads(account_id=account_id, data=new)
     await stores.vectors.upsert_leads(account_id=account_id, items=[lead_text(r) for r in records])
     await stores.graph.upsert_leads(account_id=account_id, leads=[(r.id, r.company.name, None) for r in records])
+    if projected:
+        await mongo_projection.mark_all_projected(records=records, at=datetime.now(UTC))
 
     # a crash after MongoDB: lead 0 never reached Chroma, nor lead 1 the graph
     await stores.vectors.delete_lead(account_id=account_id, lead_id=records[0].id)
@@ -192,7 +197,7 @@ def test_the_same_check_and_repair_through_the_neo4j_driver(bolt_env: dict[str, 
 
 def test_the_server_checks_on_its_schedule_and_exports_the_drift(env: dict[str, str], tmp_path: Path) -> None:
     slug = f"scheduled-{uuid.uuid4().hex[:6]}"
-    made = asyncio.run(make_drift(env, slug))
+    made = asyncio.run(make_drift(env, slug, projected=True))
     app = start_app({**env, "RECONCILE_INTERVAL": "1h"}, tmp_path / "app.log")
     try:
         deadline = time.monotonic() + 30
