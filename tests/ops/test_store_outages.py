@@ -150,6 +150,9 @@ class Load:
         self.samples: list[Sample] = []
         self.accepted_leads: list[str] = []
         self.accepted_digits = ""
+        # the webhook not yet answered 200: sent again with its event id, as Telnyx redelivers. A 503 can follow an
+        # applied event (Redis died between EXEC and its reply); the redelivery is then a duplicate, not twice.
+        self.redeliver: tuple[str, bytes] | None = None
         self.call_id = uuid.uuid4().hex
         self.state = encode(call_id=self.call_id, account_id=stack.account_id, key=app_client_state_key())
         self.running = True
@@ -172,13 +175,17 @@ class Load:
     async def one(self, http: httpx.AsyncClient, kind: str) -> None:
         at = time.monotonic()
         if kind == "webhook":
-            digit = str(len(self.accepted_digits) % 10)
-            body = envelope("call.dtmf.received", {"call_control_id": "v3:outages", "digit": digit,
-                                                   "client_state": self.state})
+            if self.redeliver is None:
+                digit = str(len(self.accepted_digits) % 10)
+                body = envelope("call.dtmf.received", {"call_control_id": "v3:outages", "digit": digit,
+                                                       "client_state": self.state})
+                self.redeliver = (digit, body)
+            digit, body = self.redeliver
             response = await http.post(f"{self.stack.app.url}/webhooks/telnyx", content=body,
                                        headers=signed_headers(self.stack.webhook_key, body))
-            if response.status_code == 200:
+            if response.status_code == 200:  # applied, or a duplicate of an attempt that was applied
                 self.accepted_digits += digit
+                self.redeliver = None
             self.samples.append(Sample(at, kind, response.status_code))
             return
         if kind == "write":
