@@ -98,10 +98,12 @@ class Settings(BaseSettings):
     access_log: bool = Field(False, alias="ACCESS_LOG")
 
     postgres_url: str = Field("", alias="POSTGRES_URL")
-    # connections kept open per process: at least the queries in flight at once, or connections churn (each new
-    # one costs a TLS attempt, a handshake and re-preparing statements); overflow ones close when returned
+    # connections kept open per process; past them a query waits for one. Overflow connections are opened past
+    # the pool and closed when returned: under steady load beyond the pool they churn (each new one costs a TLS
+    # attempt, a handshake and re-preparing statements), which cost the nested routes query 12-18% of its rps
+    # at 32 clients against waiting (bench/peers.py); so none by default, for bursts only
     postgres_pool_size: int = Field(20, alias="POSTGRES_POOL_SIZE", ge=1)
-    postgres_max_overflow: int = Field(10, alias="POSTGRES_MAX_OVERFLOW", ge=0)
+    postgres_max_overflow: int = Field(0, alias="POSTGRES_MAX_OVERFLOW", ge=0)
     mongodb_uri: str = Field("", alias="MONGODB_URI")
     mongodb_database: str = Field("switchboard", alias="MONGODB_DATABASE")
     neo4j_uri: str = Field("", alias="NEO4J_URI")
