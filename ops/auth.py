@@ -7,7 +7,6 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from graphql import ExecutionResult, FieldNode, OperationType, get_operation_ast
 from strawberry.extensions import SchemaExtension
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
@@ -15,16 +14,16 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 from datasources.stores import Stores
 from ops.documents import Refusal, resolve_payload
 from ops.hardening import SocketCounter
+from ops.session_check import UNAVAILABLE, refuse, root_fields
 from resolvers.context import RequestContext
 from resolvers.identity.config import AuthConfig
 from resolvers.identity.sessions import authenticate, session_ended
 from resolvers.identity.tokens import TokenError
-from resolvers.permissions import PUBLIC_FIELDS, Unauthenticated
+from resolvers.permissions import PUBLIC_FIELDS
 from resolvers.principal import Principal
 
 log = logging.getLogger(__name__)
 
-UNAVAILABLE = "the credentials could not be checked: a store is unavailable, try again"
 SIGN_IN_FIRST = "sign in first: send 'Authorization: Bearer <access token or API key>' (signIn gives a token)"
 SOCKET_UNAUTHORIZED = 4401
 SOCKET_FORBIDDEN = 4403
@@ -39,32 +38,20 @@ class SocketRefused(Exception):
         self.reason = reason.encode()[:123].decode(errors="ignore")
 
 
-async def principal_from(stores: Stores, auth: AuthConfig, authorization: str | None) -> tuple[
+async def principal_from(stores: Stores, auth: AuthConfig, authorization: str | None, *, session: bool = True) -> tuple[
     Principal | None, str | None, bool
 ]:
-    """(the principal, or why the credentials were refused, and whether that was a store outage)."""
+    """(the principal, or why the credentials were refused, and whether that was a store outage). `session=False`
+    leaves an access token's session marks unchecked (`RequestContext.session_pending`)."""
     if not authorization:
         return None, None, False
     try:
-        return await authenticate(stores, auth, authorization), None, False
+        return await authenticate(stores, auth, authorization, session=session), None, False
     except TokenError as exc:
         return None, str(exc), False
     except Exception:
         log.exception("authentication failed on a store error")
         return None, UNAVAILABLE, True
-
-
-def _root_fields(execution_context: Any) -> tuple[OperationType | None, set[str] | None]:
-    document = execution_context.graphql_document
-    operation = get_operation_ast(document, execution_context.operation_name) if document else None
-    if operation is None:
-        return None, None
-    names = set()
-    for selection in operation.selection_set.selections:
-        if not isinstance(selection, FieldNode):
-            return operation.operation, None  # fragments at the root: not provably public
-        names.add(selection.name.value)
-    return operation.operation, names
 
 
 class AuthGate(SchemaExtension):
@@ -79,20 +66,16 @@ class AuthGate(SchemaExtension):
 
     async def on_execute(self) -> AsyncIterator[None]:
         ctx: RequestContext = self.execution_context.context
-        kind, fields = _root_fields(self.execution_context)
+        _, fields = root_fields(self.execution_context)
         reason = None
         if ctx.principal is None:
             if fields is None or not fields <= PUBLIC_FIELDS:
                 reason = ctx.auth_error or SIGN_IN_FIRST
         elif ctx.response is None:  # a socket: its token may have expired or been revoked since it connected
             reason = await session_ended(ctx.stores, ctx.auth, ctx.principal)
+        # an HTTP operation's pending session is checked by CostLimits, with its budget, in one round trip
         if reason is not None:
-            error = Unauthenticated(reason)
-            if ctx.response is not None:
-                ctx.response.status_code = 503 if reason == UNAVAILABLE else 401
-            if kind is OperationType.SUBSCRIPTION:
-                raise error
-            self.execution_context.result = ExecutionResult(data=None, errors=[error])
+            refuse(self.execution_context, reason)
         yield
 
 

@@ -31,16 +31,18 @@ from datasources.instrument import StoreStats, collecting
 from datasources.outage import down_store
 from datasources.stores import Stores
 from ops.auth import AuthGate, LegacyWSHandler, TransportWSHandler, connect_socket, principal_from
-from ops.documents import Documents, Refusal
+from ops.documents import Documents, Refusal, requested_hash
 from ops.extension_hooks import HookedSchema
 from ops.graphiql import graphiql_html
 from ops.hardening import SizedWebSocketAdapter, SocketCounter, variables_limit
 from ops.limits import CostLimits, refused
 from ops.operations import OperationMetrics
 from ops.outages import StoreOutages
+from ops.session_check import settle_session
 from ops.settings import Settings
 from resolvers.context import RequestContext, build_context
 from resolvers.identity.config import AuthConfig
+from resolvers.identity.sessions import session_pending
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 MAX_DEPTH = 12
@@ -143,8 +145,10 @@ class GraphQLApp(GraphQL):
         request.state.sub_response = response
         context.response = response
         response.client_host = request.client.host if request.client else None  # type: ignore[union-attr]
-        principal, reason, _ = await principal_from(stores, self.auth, request.headers.get("authorization"))
+        principal, reason, _ = await principal_from(stores, self.auth, request.headers.get("authorization"),
+                                                    session=False)
         context.principal, context.auth_error = principal, reason
+        context.session_pending = session_pending(principal)
         return context
 
     async def on_ws_connect(self, context: RequestContext) -> None:  # type: ignore[override]
@@ -155,6 +159,8 @@ class GraphQLApp(GraphQL):
         context: Any, root_value: None, request_data: GraphQLRequestData,
     ) -> ExecutionResult:
         """A persisted or trusted document's hash becomes its text (ops/documents.py), or the request is refused."""
+        if request_data.query is not None and isinstance(requested_hash(request_data.extensions), str):
+            await settle_session(context)  # it may register the document: only a session that stands may
         resolved = await self.documents.resolve(request.state.stores.redis, request_data.query,
                                                 request_data.extensions, may_register=context.principal is not None)
         if isinstance(resolved, Refusal):

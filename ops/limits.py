@@ -26,9 +26,12 @@ from strawberry.types.graphql import OperationType
 from datasources import signals
 from datasources.instrument import StoreStats, collecting
 from datasources.redis import budget, keys
+from ops.session_check import refuse, settle_session
 from ops.settings import Settings
 from resolvers.context import RequestContext
 from resolvers.cost import WEIGHTS, operation_cost
+from resolvers.identity.sessions import marks_verdict
+from resolvers.permissions import Unauthenticated
 from resolvers.principal import Principal
 
 log = logging.getLogger(__name__)
@@ -124,6 +127,11 @@ class CostLimits(SchemaExtension):
             return
         subscription = self.execution_context.operation_type is OperationType.SUBSCRIPTION
         error = await self._admit(context)
+        if isinstance(error, Unauthenticated):  # the access token's session has ended
+            self.report = None
+            refuse(self.execution_context, error.message)
+            yield
+            return
         if error is not None:
             if context.response is not None:
                 retry = (error.extensions or {}).get("retryAfterSeconds")
@@ -156,6 +164,8 @@ class CostLimits(SchemaExtension):
         capacity = budget_of(self.settings, principal) if principal is not None else None
         maximum = self.settings.max_query_cost if capacity is None else min(self.settings.max_query_cost, capacity)
         if requested > maximum:
+            if (reason := await settle_session(context)) is not None:
+                return Unauthenticated(reason)
             refused("cost")
             which = "MAX_QUERY_COST" if maximum == self.settings.max_query_cost else "your cost budget"
             return GraphQLError(
@@ -174,12 +184,30 @@ class CostLimits(SchemaExtension):
         self, principal: Principal, cost: int, capacity: int, context: RequestContext
     ) -> GraphQLError | None:
         rate = self.settings.cost_restore_rate
+        taken = None
         try:
             with collecting(StoreStats()):  # the budget's round trip is ours, not the operation's
-                taken = await budget.take(context.stores.redis, subject=principal.subject, cost=cost,
-                                          capacity=capacity, rate=rate)
+                if context.session_pending:  # the session's marks and the budget in one round trip
+                    assert principal.user_id is not None
+                    found = await budget.take_in_session(
+                        context.stores.redis, subject=principal.subject, cost=cost, capacity=capacity, rate=rate,
+                        user_id=principal.user_id, family_id=principal.session_id, epoch=principal.epoch)
+                    if not found.no_copy:
+                        context.session_pending = False
+                        reason = marks_verdict(principal, found.epoch or str(principal.epoch), found.revoked)
+                        if reason is not None:
+                            context.principal, context.auth_error = None, reason
+                            return Unauthenticated(reason)
+                        taken = found.taken
+                if taken is None:
+                    if (reason := await settle_session(context)) is not None:  # Redis had no copy of the marks
+                        return Unauthenticated(reason)
+                    taken = await budget.take(context.stores.redis, subject=principal.subject, cost=cost,
+                                              capacity=capacity, rate=rate)
         except RedisError:
             log.warning("cost budget unavailable, letting the operation through", exc_info=True)
+            if (reason := await settle_session(context)) is not None:  # checked against PostgreSQL
+                return Unauthenticated(reason)
             return None
         signals.budget_level.send(None, available=taken.available, capacity=capacity)
         assert self.report is not None

@@ -35,6 +35,9 @@ class RequestContext:
     stats: StoreStats | None = None
     # why the credentials presented were refused (None: valid, or none given)
     auth_error: str | None = None
+    # an HTTP operation's access token whose session marks are still to be checked: CostLimits checks them in
+    # the round trip that takes its budget (ops/limits.py), anything that acts earlier by `settle_session`
+    session_pending: bool = False
     # the HTTP response Strawberry will send (its status code is ours to set); None on a WebSocket
     response: Any = None
     connection_params: dict[str, Any] | None = None

@@ -3,8 +3,10 @@
 A principal's cost budget is a leaky bucket of points: it holds up to `capacity`, refills at `rate` points a
 second, and an operation takes its cost from it or is refused. One Lua script reads, refills, takes and
 writes under Redis' own clock, so replicas racing on one bucket neither spend a point twice nor lose a
-refill. Counted limits per client address (sign-in attempts, webhooks) use the `limits` library's moving
-window over the app's own connection pool.
+refill. A signed-in user's operation checks its session marks (datasources/redis/auth.py) in the same script
+(`take_in_session`): one round trip admits it, where a read of the marks and then a take were two, a
+quarter of the CPU an operation as small as `{ __typename }` cost. Counted limits per client address
+(sign-in attempts, webhooks) use the `limits` library's moving window over the app's own connection pool.
 """
 
 from __future__ import annotations
@@ -21,15 +23,16 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from datasources.instrument import round_trip
 from datasources.redis import keys
 
-# KEYS[1] the bucket; ARGV capacity, restore rate (points/s), cost. The level and the time it was written (µs,
-# Redis' clock) live in one hash; an idle bucket expires once it would be full again, which reads as full.
+# KEYS[#KEYS] the bucket; ARGV capacity, restore rate (points/s), cost. The level and the time it was written
+# (µs, Redis' clock) live in one hash; an idle bucket expires once it would be full again, which reads as full.
 TAKE = """
+local bucket = KEYS[#KEYS]
 local capacity = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
-local saved = redis.call('HMGET', KEYS[1], 'level', 'at')
+local saved = redis.call('HMGET', bucket, 'level', 'at')
 local level, at = tonumber(saved[1]), tonumber(saved[2])
 if level == nil or at == nil then
   level, at = capacity, now
@@ -39,10 +42,30 @@ if cost > level then
   return {0, string.format('%.17g', level)}
 end
 level = level - cost
-redis.call('HSET', KEYS[1], 'level', string.format('%.17g', level), 'at', string.format('%.0f', now))
-redis.call('PEXPIRE', KEYS[1], math.ceil((capacity - level) / rate * 1000) + 1000)
+redis.call('HSET', bucket, 'level', string.format('%.17g', level), 'at', string.format('%.0f', now))
+redis.call('PEXPIRE', bucket, math.ceil((capacity - level) / rate * 1000) + 1000)
 return {1, string.format('%.17g', level)}
 """
+
+
+# KEYS the user's session epoch, the sign-in's revoked mark (when the token names one), the bucket; ARGV as
+# TAKE's, then the epoch the token carries. Nothing is taken unless the session stands: {2, ''} Redis has no
+# copy of the epoch (the caller reads PostgreSQL), {3, epoch} another epoch (or 'inactive'), {4, ''} the
+# sign-in was revoked; else TAKE's answer. (The keys are a user's and a principal's: one Redis, not a cluster.)
+TAKE_IN_SESSION = """
+local epoch = redis.call('GET', KEYS[1])
+if not epoch then
+  return {2, ''}
+end
+if epoch ~= ARGV[4] then
+  return {3, epoch}
+end
+if #KEYS == 3 and redis.call('EXISTS', KEYS[2]) == 1 then
+  return {4, ''}
+end
+""" + TAKE
+
+NO_COPY, OTHER_EPOCH, REVOKED = 2, 3, 4
 
 
 @dataclass(frozen=True)
@@ -52,18 +75,59 @@ class Taken:
     retry_after: float  # seconds until the refused cost fits; 0 when it was taken
 
 
-_scripts: WeakKeyDictionary[Any, Any] = WeakKeyDictionary()
+@dataclass(frozen=True)
+class InSession:
+    """What `take_in_session` found: the session marks when they end it or are missing, else what was taken."""
+
+    taken: Taken | None = None  # None: nothing was taken, the session does not stand or Redis has no copy
+    epoch: str | None = None  # the epoch Redis holds, when it is not the token's (or 'inactive')
+    revoked: bool = False
+    no_copy: bool = False
+
+
+_scripts: WeakKeyDictionary[Any, dict[str, Any]] = WeakKeyDictionary()
+
+
+def _script(redis: Any, source: str) -> Any:
+    """EVALSHA, loading the script when Redis lacks it."""
+    known = _scripts.setdefault(redis, {})
+    script = known.get(source)
+    if script is None:
+        script = known[source] = redis.register_script(source)
+    return script
+
+
+def _taken(allowed: object, level: bytes | str, cost: int, rate: float) -> Taken:
+    available = float(level)
+    return Taken(bool(allowed), available, 0.0 if allowed else (cost - available) / rate)
 
 
 @round_trip("redis")
 async def take(redis: Any, *, subject: str, cost: int, capacity: int, rate: float) -> Taken:
     """Takes `cost` points from the subject's bucket, or none when fewer are left."""
-    script = _scripts.get(redis)
-    if script is None:
-        script = _scripts[redis] = redis.register_script(TAKE)  # EVALSHA, loading the script when Redis lacks it
-    allowed, level = await script(keys=[keys.cost_bucket(subject)], args=[capacity, repr(float(rate)), cost])
-    available = float(level)
-    return Taken(bool(allowed), available, 0.0 if allowed else (cost - available) / rate)
+    allowed, level = await _script(redis, TAKE)(keys=[keys.cost_bucket(subject)],
+                                                 args=[capacity, repr(float(rate)), cost])
+    return _taken(allowed, level, cost, rate)
+
+
+@round_trip("redis")
+async def take_in_session(
+    redis: Any, *, subject: str, cost: int, capacity: int, rate: float, user_id: int, family_id: str | None,
+    epoch: int,
+) -> InSession:
+    """`take`, once the user's session marks say the token's session stands; nothing is taken otherwise."""
+    marks = [keys.session_epoch(user_id)] + ([keys.family_revoked(family_id)] if family_id is not None else [])
+    status, value = await _script(redis, TAKE_IN_SESSION)(
+        keys=[*marks, keys.cost_bucket(subject)],
+        args=[capacity, repr(float(rate)), cost, str(epoch)],
+    )
+    if status == NO_COPY:
+        return InSession(no_copy=True)
+    if status == OTHER_EPOCH:
+        return InSession(epoch=value.decode() if isinstance(value, bytes) else value)
+    if status == REVOKED:
+        return InSession(revoked=True)
+    return InSession(taken=_taken(status, value, cost, rate))
 
 
 async def bucket_level(redis: Any, *, subject: str) -> tuple[float, int] | None:

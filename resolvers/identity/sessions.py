@@ -83,8 +83,10 @@ async def end_family(stores: Stores, config: AuthConfig, *, account_id: int, fam
     await marks.mark_family_revoked(stores.redis, family_id=family_id, keep=config.access_ttl)
 
 
-async def authenticate(stores: Stores, config: AuthConfig, authorization: str) -> Principal:
-    """The principal an `Authorization` value names, or TokenError with the reason."""
+async def authenticate(stores: Stores, config: AuthConfig, authorization: str, *, session: bool = True) -> Principal:
+    """The principal an `Authorization` value names, or TokenError with the reason. `session=False` leaves an
+    access token's session marks to the caller (`session_pending`): HTTP operations check them in the round trip
+    that takes their cost budget (ops/limits.py)."""
     scheme, _, credential = authorization.strip().partition(" ")
     credential = credential.strip()
     if scheme.lower() != "bearer" or not credential:
@@ -96,6 +98,8 @@ async def authenticate(stores: Stores, config: AuthConfig, authorization: str) -
         return Principal(account_id=key.account_id, role=Role(key.role), api_key_id=key.id,
                          api_key_prefix=key.prefix)
     principal = verified_access_token(config, credential)
+    if not session:
+        return principal
     reason = await session_ended(stores, config, principal)
     if reason is not None:
         raise TokenError(reason)
@@ -128,6 +132,17 @@ async def session_ended(stores: Stores, config: AuthConfig, principal: Principal
                                           epoch=state.session_epoch if state.active else None, refill=True)
             if state.family_revoked and principal.session_id is not None:
                 await marks.mark_family_revoked(stores.redis, family_id=principal.session_id, keep=config.access_ttl)
+    return marks_verdict(principal, epoch, family_revoked)
+
+
+def session_pending(principal: Principal | None) -> bool:
+    """Whether `authenticate(session=False)` left this principal's session marks unchecked: access tokens only
+    (an API key is checked against PostgreSQL when it is presented)."""
+    return principal is not None and principal.api_key_id is None
+
+
+def marks_verdict(principal: Principal, epoch: str | None, family_revoked: bool) -> str | None:
+    """Why the session marks Redis holds end the principal's access token, or None."""
     if epoch == marks.INACTIVE:
         return "the user has been deactivated"
     if epoch != str(principal.epoch):

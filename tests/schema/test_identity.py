@@ -4,6 +4,7 @@ changes, invitations, deactivation and API keys, and subscriptions that end with
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -12,8 +13,10 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+import redis
 import websockets
 
+from datasources.redis import keys
 from resolvers.identity.config import AuthConfig
 from resolvers.identity.tokens import issue_access_token
 from tests.client import SIGN_IN, GraphQL, sign_in
@@ -119,6 +122,44 @@ async def test_change_password_ends_other_sessions(app_server: AppServer, app_gq
     token = fresh["data"]["changePassword"]["accessToken"]
     assert (await post(app_server, "{ me { role } }", token=token)).status_code == 200
     assert sign_in(app_server.graphql, email, "another passphrase")["user"]["role"] == "AGENT"
+
+
+async def test_session_marks_redis_lost_are_read_back_from_postgresql(
+    app_server: AppServer, app_gql: GraphQL, store_env: dict[str, str]
+) -> None:
+    """An HTTP operation checks its session in the round trip that takes its budget; when Redis has no copy of the
+    marks, nothing is taken there, and the record in PostgreSQL decides, and is copied back."""
+    _, session = await new_user(app_server, app_gql)
+    claims = jwt.decode(session["accessToken"], options={"verify_signature": False})
+    epoch_key = keys.session_epoch(int(claims["sub"]))
+    with redis.Redis.from_url(store_env["REDIS_URL"], decode_responses=True) as client:
+        client.delete(epoch_key)
+        fine = await post(app_server, "{ me { role } }", token=session["accessToken"])
+        assert fine.status_code == 200 and fine.json()["data"]["me"]["role"] == "AGENT"
+        assert fine.json()["extensions"]["cost"]["throttleStatus"] is not None  # the budget was still taken
+        assert client.get(epoch_key) == str(claims["sv"])
+        out = await post(app_server, "mutation { signOut(everywhere: true) { __typename } }",
+                         token=session["accessToken"])
+        assert out.json()["data"]["signOut"]["__typename"] == "SignOutPayload"
+        client.delete(epoch_key)
+        ended = await post(app_server, "{ me { role } }", token=session["accessToken"])
+        assert ended.status_code == 401 and "session has ended" in ended.json()["errors"][0]["message"]
+        assert client.get(epoch_key) == str(claims["sv"] + 1)
+
+
+async def test_an_ended_session_cannot_keep_a_persisted_query(app_server: AppServer, app_gql: GraphQL) -> None:
+    _, session = await new_user(app_server, app_gql)
+    await post(app_server, "mutation { signOut { __typename } }", token=session["accessToken"])
+    query = f"{{ me {{ role }} unique_{uuid.uuid4().hex}: __typename }}"
+    persisted = {"persistedQuery": {"version": 1, "sha256Hash": hashlib.sha256(query.encode()).hexdigest()}}
+    async with httpx.AsyncClient(timeout=60) as http:
+        headers = {"authorization": f"Bearer {session['accessToken']}"}
+        sent = await http.post(app_server.graphql, json={"query": query, "extensions": persisted}, headers=headers)
+        assert sent.status_code == 401 and "signed out" in sent.json()["errors"][0]["message"]
+        fresh = sign_in(app_server.graphql, await email_of(app_gql, session["user"]["id"]), PASSWORD)
+        by_hash = await http.post(app_server.graphql, json={"extensions": persisted},
+                                  headers={"authorization": f"Bearer {fresh['accessToken']}"})
+    assert by_hash.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
 
 
 async def test_an_invitation_is_spent_once(app_server: AppServer, app_gql: GraphQL) -> None:
