@@ -13,7 +13,7 @@ from ops.graphql import GraphQLApp, build_schema
 from ops.hardening import BodyLimitMiddleware, SecurityHeadersMiddleware
 from ops.lifespan import lifespan
 from ops.logging import RequestIdMiddleware
-from ops.metrics import Metrics, MetricsMiddleware
+from ops.metrics import Metrics, MetricsMiddleware, multiprocess_dir
 from ops.secrets import signing_secret
 from ops.settings import Settings, production_problems
 from resolvers.identity.config import AuthConfig
@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     problems = production_problems(settings)
     if problems:
         raise ValueError(f"refusing to start in {settings.environment.value}:\n  - " + "\n  - ".join(problems))
-    metrics = Metrics(document_cache_size=settings.document_cache_size)
+    metrics = Metrics(document_cache_size=settings.document_cache_size, multiprocess_dir=multiprocess_dir())
     graphql = GraphQLApp(build_schema(settings), settings, auth_config(settings))
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),

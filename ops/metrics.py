@@ -1,5 +1,5 @@
 """Prometheus metrics. Every family the layers feed arrives as a signal (datasources.signals); the pools, the
-backlogs and the document caches are read when Prometheus scrapes.
+backlogs and the document caches are read when Prometheus scrapes (ops/metrics_readings.py).
 
 | family                                         | from                                                  |
 |------------------------------------------------|-------------------------------------------------------|
@@ -24,49 +24,52 @@ backlogs and the document caches are read when Prometheus scrapes.
 
 Labels stay bounded: paths are the app's routes, operation names the first 200 seen, event types the ones the
 webhook parses (others count as `other`), codes and loaders are the code's own.
+
+With several workers (`serve --workers N`, ops/workers.py) prometheus_client runs in multiprocess mode: each
+worker writes its counters, histograms and gauges to files in PROMETHEUS_MULTIPROC_DIR, and whichever worker
+answers a scrape serves the MultiProcessCollector's merge of all of them, so counters and histograms are the
+sums over the workers (a dead worker's counts stay in them). Each gauge says how its workers' values merge
+(`multiprocess_mode`, noted at each; ignored by a single process). The families read at scrape time are
+ops/metrics_readings.py's, which says which of them describe the answering worker only.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import logging
-import platform
+import os
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
-from importlib import metadata
 from typing import Any
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    Info,
-    PlatformCollector,
-    ProcessCollector,
-    generate_latest,
-)
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from datasources import signals
-from datasources.mongo import projection
-from datasources.redis import outbox
 from datasources.stores import Stores
+from ops.metrics_readings import Readings
 
-log = logging.getLogger(__name__)
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 LATENCY = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
 OPERATION = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 
+def multiprocess_dir() -> str | None:
+    """Where the workers' metric files are, if this process is one of several workers.
+
+    Read from the process environment, not through Settings: prometheus_client reads it there (once, when it is
+    imported) to decide where values live, and a `.env` line reaching Settings alone would have /metrics merge
+    files that no worker writes."""
+    return os.environ.get(MULTIPROC_DIR) or None
+
+
 class Metrics:
-    def __init__(self, *, document_cache_size: int = 0) -> None:
-        self.document_cache_size = document_cache_size
+    def __init__(self, *, document_cache_size: int = 0, multiprocess_dir: str | None = None) -> None:
+        """`multiprocess_dir`: serve the merge of every worker's files there (prometheus_client must have been
+        imported with PROMETHEUS_MULTIPROC_DIR set to it); `None`, this process's own registry."""
         r = self.registry = CollectorRegistry()
         self.store_seconds = Histogram(
             "switchboard_store_round_trip_seconds", "Time of one call to a store", ["store", "operation"],
@@ -78,7 +81,9 @@ class Metrics:
         self.http_seconds = Histogram(
             "switchboard_http_request_seconds", "HTTP request time", ["method", "path"], registry=r
         )
-        self.websockets = Gauge("switchboard_websocket_connections", "Open WebSocket connections", registry=r)
+        # open sockets in every live worker; a dead worker's sockets closed with it
+        self.websockets = Gauge("switchboard_websocket_connections", "Open WebSocket connections", registry=r,
+                                multiprocess_mode="livesum")
         self.operations = Counter(
             "switchboard_graphql_operations_total", "GraphQL operations", ["type", "name", "outcome"], registry=r
         )
@@ -87,8 +92,10 @@ class Metrics:
             ["type", "name"], registry=r, buckets=OPERATION,
         )
         self.errors = Counter("switchboard_graphql_errors_total", "GraphQL errors by code", ["code"], registry=r)
+        # as the sockets they run on
         self.subscriptions = Gauge(
-            "switchboard_subscriptions_active", "Subscriptions open in this process", ["field"], registry=r
+            "switchboard_subscriptions_active", "Subscriptions open", ["field"], registry=r,
+            multiprocess_mode="livesum",
         )
         self.batch_size = Histogram(
             "switchboard_dataloader_batch_size", "Keys per DataLoader batch", ["loader"], registry=r,
@@ -97,26 +104,6 @@ class Metrics:
         self.loads = Counter(
             "switchboard_dataloader_loads_total", "DataLoader loads, answered from its cache or not",
             ["loader", "result"], registry=r,
-        )
-        self.document_cache = Gauge(
-            "switchboard_document_cache_lookups", "Parser and validation cache lookups since start",
-            ["cache", "result"], registry=r,
-        )
-        self.pool_in_use = Gauge(
-            "switchboard_pool_connections_in_use", "Connections checked out of each store's pool", ["store"],
-            registry=r,
-        )
-        self.outbox_backlog = Gauge("switchboard_outbox_backlog", "Archive jobs not yet done", registry=r)
-        self.outbox_age = Gauge(
-            "switchboard_outbox_age_seconds", "Age of the oldest archive job not yet done (0: none)", registry=r
-        )
-        self.projection_backlog = Gauge(
-            "switchboard_projection_backlog", "Leads whose Chroma and graph copies are behind MongoDB", ["state"],
-            registry=r,
-        )
-        self.projection_age = Gauge(
-            "switchboard_projection_age_seconds", "Since the write of the longest-waiting pending lead (0: none)",
-            registry=r,
         )
         self.webhooks = Counter(
             "switchboard_webhook_events_total", "Telnyx webhook events by type and result", ["type", "result"],
@@ -133,9 +120,11 @@ class Metrics:
             "switchboard_cost_budget_available_ratio", "Share of the caller's cost budget left after an operation",
             registry=r, buckets=(0, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 1),
         )
+        # every worker runs the scheduled check over the same stores: the last check's counts, whichever worker ran
+        # it, and still the last after that worker exited (a sum would count each drifted lead N times)
         self.drift = Gauge(
             "switchboard_projection_drift", "Leads of Chroma or the graph out of step with MongoDB at the last check",
-            ["store", "kind"], registry=r,
+            ["store", "kind"], registry=r, multiprocess_mode="mostrecent",
         )
         # the families fed on every request, by their labelled child: `labels()` takes a lock and checks the values
         # on each call, a cached child is one dict lookup (label values are bounded, see above)
@@ -146,11 +135,15 @@ class Metrics:
         self.operation_seconds_child = functools.cache(self.operation_seconds.labels)
         self.batch_size_child = functools.cache(self.batch_size.labels)
         self.loads_child = functools.cache(self.loads.labels)
-        Info("switchboard_build", "The running build", registry=r).info({
-            "version": _version(), "python": platform.python_version(),
-        })
-        ProcessCollector(registry=r)
-        PlatformCollector(registry=r)
+        self.readings = Readings(document_cache_size=document_cache_size,
+                                 pid=os.getpid() if multiprocess_dir else None)
+        if multiprocess_dir:
+            # every family above is in the workers' files; registering them here as well would export them twice
+            self.exposed = CollectorRegistry()
+            MultiProcessCollector(self.exposed, path=multiprocess_dir)
+        else:
+            self.exposed = r
+        self.exposed.register(self.readings)
         self._receivers: list[tuple[Any, Callable[..., None]]] = [
             (signals.store_round_trip, self.observe_store), (signals.operation_refused, self.refused_operation),
             (signals.budget_level, self.observe_bucket), (signals.projection_drift, self.observe_drift),
@@ -205,60 +198,8 @@ class Metrics:
 
     async def endpoint(self, request: Request) -> Response:
         stores: Stores | None = getattr(request.state, "stores", None)
-        if stores is not None:
-            await self.read_stores(stores)
-        self.read_document_caches()
-        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
-
-    async def read_stores(self, stores: Stores) -> None:
-        """Pools now, and the backlogs (each read bounded by a second: a store down leaves the last value)."""
-        self.pool_in_use.labels("postgresql").set(stores.db.engine.pool.checkedout())  # type: ignore[attr-defined]
-        self.pool_in_use.labels("redis").set(_redis_in_use(stores.redis))
-        graph_in_use = getattr(stores.graph, "connections_in_use", None)  # FalkorDB; the Neo4j driver tells none
-        if graph_in_use is not None:
-            self.pool_in_use.labels("neo4j").set(graph_in_use())
-        outbox_read, projection_read = await asyncio.gather(
-            asyncio.wait_for(outbox.backlog(stores.redis), 1.0), asyncio.wait_for(projection.backlog(), 1.0),
-            return_exceptions=True,
-        )
-        if isinstance(outbox_read, BaseException):
-            log.debug("outbox backlog unreadable: %s", outbox_read)
-        else:
-            size, age = outbox_read
-            self.outbox_backlog.set(size)
-            self.outbox_age.set(age or 0)
-        if isinstance(projection_read, BaseException):
-            log.debug("projection backlog unreadable: %s", projection_read)
-        else:
-            self.projection_backlog.labels("pending").set(projection_read.pending)
-            self.projection_backlog.labels("failed").set(projection_read.failed)
-            oldest = projection_read.oldest
-            if oldest is not None and oldest.tzinfo is None:
-                oldest = oldest.replace(tzinfo=UTC)
-            self.projection_age.set((datetime.now(UTC) - oldest).total_seconds() if oldest else 0)
-
-    def read_document_caches(self) -> None:
-        if not self.document_cache_size:
-            return
-        from strawberry.extensions import parser_cache, validation_cache
-
-        for cache, getter in (("parse", parser_cache._get_parse_cache),
-                              ("validate", validation_cache._get_validate_cache)):
-            info = getter(self.document_cache_size).cache_info()  # type: ignore[attr-defined]
-            self.document_cache.labels(cache, "hit").set(info.hits)
-            self.document_cache.labels(cache, "miss").set(info.misses)
-
-
-def _redis_in_use(client: Any) -> int:
-    pool = getattr(client, "connection_pool", None)
-    return len(getattr(pool, "_in_use_connections", ()))
-
-
-def _version() -> str:
-    try:
-        return metadata.version("switchboard")
-    except metadata.PackageNotFoundError:
-        return "unknown"
+        await self.readings.read(stores)
+        return Response(generate_latest(self.exposed), media_type=CONTENT_TYPE_LATEST)
 
 
 class MetricsMiddleware:

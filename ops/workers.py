@@ -7,6 +7,11 @@ its settings from the environment set here (the stores' URLs, the data folder, A
 usual lifespan as a client of those stores. When the workers have exited (Ctrl-C, SIGTERM), the embedded stores
 are stopped. Everything a worker runs in the background is safe N times over (the README's runbook, "Several
 workers on one machine"), except the demo traffic, which one worker at a time runs (`ops.once`).
+
+Metrics: the supervisor gives the workers an empty folder for prometheus_client's multiprocess files
+(PROMETHEUS_MULTIPROC_DIR, `DATA_DIR/prometheus-multiproc`, emptied at start and removed on exit), so that whichever
+worker answers `/metrics` serves the sums over all of them (ops/metrics.py), and tells prometheus_client of each
+worker that exits, so its live gauges (open sockets) leave the sums.
 """
 
 from __future__ import annotations
@@ -14,18 +19,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import signal
+import socket
 import sys
-from contextlib import AsyncExitStack
+from collections.abc import Callable, Iterator
+from contextlib import AsyncExitStack, contextmanager
 from pathlib import Path
 from types import FrameType
 
+from prometheus_client import multiprocess
 from starlette.applications import Starlette
+from uvicorn import Config
+from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
 from ops.app import create_app
 from ops.embedded import EmbeddedStack, StoreUrls, start_embedded
 from ops.first_start import first_start
 from ops.logging import configure
+from ops.metrics import MULTIPROC_DIR
 from ops.secrets import signing_secret
 from ops.settings import Settings, production_problems
 from ops.stores import open_stores
@@ -40,6 +52,7 @@ WORKER_APP = "ops.workers:worker_app"
 # is in flight (one failing its start-up, say) is noticed only when the bound runs out
 HEALTHCHECK_TIMEOUT = 20
 PROJECT = Path(__file__).resolve().parent.parent  # what --reload watches
+METRICS_DIR = "prometheus-multiproc"  # in the data folder
 
 
 def worker_app() -> Starlette:
@@ -73,7 +86,13 @@ def serve_workers(
         make_secrets(settings)
         asyncio.run(prepare(settings, stack.urls))
         os.environ.update(worker_environment(settings, stack.urls))
-        return run_workers(host=host, port=port, workers=workers, reload=reload, access_log=access_log)
+        if reload:  # one worker at a time: its own registry, as a single process
+            return run_workers(host=host, port=port, workers=workers, reload=True, access_log=access_log)
+        with metrics_folder(settings.data_dir) as folder:
+            # set before any worker is spawned, hence before any imports prometheus_client
+            os.environ[MULTIPROC_DIR] = str(folder)
+            return run_workers(host=host, port=port, workers=workers, access_log=access_log,
+                               on_exit=lambda pid: multiprocess.mark_process_dead(pid, str(folder)))
     except KeyboardInterrupt:
         return 130
     finally:
@@ -129,13 +148,57 @@ def worker_environment(settings: Settings, urls: StoreUrls) -> dict[str, str]:
     }
 
 
-def run_workers(*, host: str, port: int, workers: int, reload: bool = False, access_log: bool = True) -> int:
-    """uvicorn's multiprocess supervisor, used directly rather than through `uvicorn.run` for one reason: it
-    tells whether a worker failed to start (bad settings, a store refusing), which `uvicorn.run` swallows.
-    `reload`: uvicorn's change-reload supervisor over one worker instead."""
+@contextmanager
+def metrics_folder(data_dir: Path) -> Iterator[Path]:
+    """An empty folder for the workers' metric files, removed afterwards. Emptied first: the files of a server that
+    was killed before it could remove them would be summed into this one's counters."""
+    folder = (data_dir / METRICS_DIR).resolve()
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+class Supervisor(Multiprocess):
+    """uvicorn's multiprocess supervisor, calling `on_exit(pid)` once for each worker that has exited while it runs:
+    one that died (and was replaced), or one SIGHUP replaced or SIGTTOU retired. Checked on each turn of its loop
+    (every half second): after its signals (which restart or retire workers), and after its health checks (which
+    replace the dead). Not told: a replacement SIGHUP started that never became ready (uvicorn kills it before it
+    is in `processes`), and the workers stopped at the end (their folder goes with the server)."""
+
+    def __init__(self, config: Config, sockets: list[socket.socket], on_exit: Callable[[int], None]) -> None:
+        super().__init__(config, sockets)
+        self.on_exit = on_exit
+        self.running: dict[int, Process] = {}
+
+    def handle_signals(self) -> None:
+        super().handle_signals()
+        self.notice_exits()
+
+    def keep_subprocess_alive(self) -> None:
+        super().keep_subprocess_alive()
+        self.notice_exits()
+
+    def notice_exits(self) -> None:
+        for process in self.processes:
+            if process.pid is not None:
+                self.running.setdefault(process.pid, process)
+        for pid, process in list(self.running.items()):
+            if process.exitcode is not None:
+                del self.running[pid]
+                self.on_exit(pid)
+
+
+def run_workers(*, host: str, port: int, workers: int, reload: bool = False, access_log: bool = True,
+                on_exit: Callable[[int], None] = lambda pid: None) -> int:
+    """uvicorn's multiprocess supervisor, used directly rather than through `uvicorn.run`: it tells whether a
+    worker failed to start (bad settings, a store refusing), which `uvicorn.run` swallows, and (`on_exit`) which
+    workers exited while it ran. `reload`: uvicorn's change-reload supervisor over one worker instead."""
     import uvicorn
     from uvicorn.config import STARTUP_FAILURE
-    from uvicorn.supervisors import ChangeReload, Multiprocess
+    from uvicorn.supervisors import ChangeReload
 
     config = uvicorn.Config(WORKER_APP, factory=True, host=host, port=port, workers=workers, log_config=None,
                             lifespan="on", ws="websockets-sansio", timeout_worker_healthcheck=HEALTHCHECK_TIMEOUT,
@@ -148,7 +211,7 @@ def run_workers(*, host: str, port: int, workers: int, reload: bool = False, acc
             sock.close()
         return 0
     try:
-        supervisor = Multiprocess(config, sockets=[sock])
+        supervisor = Supervisor(config, [sock], on_exit)
         supervisor.run()
     finally:
         sock.close()

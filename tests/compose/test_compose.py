@@ -59,7 +59,7 @@ APP_SERVICES = ("api", "migrate")
 SEVERITIES = {"critical", "warning", "info"}
 PROMQL_KEYWORDS = {"and", "or", "unless", "bool", "offset", "by", "without", "on", "ignoring", "inf", "nan"}
 PROMETHEUS_BUILTINS = {"up"}  # written by Prometheus itself for every target
-# the process collector ops/metrics.py registers (prometheus_client's ProcessCollector)
+# the process collector ops/metrics_readings.py registers (prometheus_client's ProcessCollector)
 PROCESS_METRICS = {"process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds"}
 
 # ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error}, ${NAME?error}, ${NAME:+alt}, ${NAME+alt}
@@ -210,10 +210,12 @@ def settings_from(env: Mapping[str, str]) -> Settings:
 
 @cache
 def app_metrics() -> dict[str, set[str]]:
-    """Metric -> the series names Prometheus stores for it, from the collectors ops/metrics.py creates."""
-    source = (ROOT / "ops" / "metrics.py").read_text()
+    """Metric -> the series names Prometheus stores for it, from the collectors ops/metrics.py creates and the
+    families ops/metrics_readings.py yields at scrape time."""
     found: dict[str, set[str]] = {}
-    for node in ast.walk(ast.parse(source)):
+    nodes = (node for module in ("metrics.py", "metrics_readings.py")
+             for node in ast.walk(ast.parse((ROOT / "ops" / module).read_text())))
+    for node in nodes:
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args):
             continue
         first = node.args[0]
@@ -227,7 +229,7 @@ def app_metrics() -> dict[str, set[str]]:
             found[name] = {f"{name}_bucket", f"{name}_count", f"{name}_sum"}
         elif kind == "Summary":
             found[name] = {name, f"{name}_count", f"{name}_sum"}
-        elif kind == "Gauge":
+        elif kind in ("Gauge", "GaugeMetricFamily"):
             found[name] = {name}
     return found
 

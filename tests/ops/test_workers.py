@@ -1,6 +1,8 @@
 """`switchboard serve --workers 2` on the embedded default: the supervisor starts every store once, the two workers
-share one port, a subscriber on one receives in order the events of webhooks that both served, and SIGTERM stops
-the workers and every embedded store. Workers that cannot start stop the server instead of restarting forever."""
+share one port, a subscriber on one receives in order the events of webhooks that both served, /metrics counts
+the requests of both whichever answers (and of a worker that died), and SIGTERM stops the workers and every
+embedded store and removes the metrics folder. Workers that cannot start stop the server instead of restarting
+forever."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import asyncio
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -21,9 +24,12 @@ import httpx
 import psutil
 import pytest
 import websockets
+from prometheus_client.mmap_dict import MmapedDict, mmap_key
+from prometheus_client.parser import text_string_to_metric_families
 
 from ops.embedded.ports import free_port
 from ops.voice import DEV_KEY_FILE
+from ops.workers import METRICS_DIR
 from resolvers.ids import decode
 from resolvers.ids import encode as encode_id
 from tests.client import sign_in
@@ -36,6 +42,10 @@ SUBSCRIPTION = "subscription($id: ID!) { callUpdates(callId: $id) { cursor type 
 EVENTS = 40
 WEBHOOK_LINE = re.compile(r'"POST /webhooks/telnyx HTTP/1\.1" 200')
 STARTED = re.compile(r"^Application startup complete")
+PROBE = "/health/live"
+PROBES = 40
+PROBE_LINE = re.compile(r'"GET /health/live HTTP/1\.1" 200')
+STALE_PID = 1  # never a worker's
 
 
 @dataclass
@@ -50,6 +60,36 @@ class Served:
         """The processes that logged a line matching `pattern` (in worker mode each line names its process)."""
         lines = (json.loads(line) for line in self.log.read_text().splitlines() if line.startswith("{"))
         return {line["pid"] for line in lines if pattern.search(line["event"])}
+
+
+def leave_stale_counts(data: Path) -> None:
+    """What a server killed before it removed its metrics folder leaves: counts of a worker long gone."""
+    folder = data / METRICS_DIR
+    folder.mkdir(parents=True)
+    stale = MmapedDict(str(folder / f"counter_{STALE_PID}.db"))
+    key = mmap_key("switchboard_http_requests", "switchboard_http_requests_total", ["method", "path", "status"],
+                   ["GET", PROBE, "200"], "HTTP requests")
+    stale.write_value(key, 1000.0, 0.0)
+    stale.close()
+
+
+def scrape(url: str) -> dict[str, list[tuple[dict[str, str], float]]]:
+    """Samples by name, over a connection of its own (so either worker may answer)."""
+    found: dict[str, list[tuple[dict[str, str], float]]] = {}
+    for family in text_string_to_metric_families(httpx.get(f"{url}/metrics", timeout=10).text):
+        for sample in family.samples:
+            found.setdefault(sample.name, []).append((sample.labels, sample.value))
+    return found
+
+
+def probes_counted(found: dict[str, list[tuple[dict[str, str], float]]]) -> float:
+    return sum(v for labels, v in found.get("switchboard_http_requests_total", []) if labels["path"] == PROBE)
+
+
+def answering_pid(found: dict[str, list[tuple[dict[str, str], float]]]) -> int:
+    """The worker that answered: the process families are its own, labelled with its pid."""
+    (labels, _), = found["process_cpu_seconds_total"]
+    return int(labels["pid"])
 
 
 def start(data: Path, log: Path) -> Served:
@@ -78,6 +118,7 @@ def start(data: Path, log: Path) -> Served:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     root = tmp_path_factory.mktemp("workers")
+    leave_stale_counts(root / "data")
     server = start(root / "data", root / "serve.log")
     yield server
     if server.process.poll() is None:  # a test failed before the one that stops it: stop it as it should stop
@@ -134,6 +175,44 @@ async def test_a_subscriber_gets_every_event_whichever_worker_took_the_webhook(s
     assert len(served.pids(WEBHOOK_LINE)) == 2, "one worker took every webhook: nothing crossed between workers"
 
 
+def test_metrics_count_the_requests_of_both_workers_whichever_answers(served: Served) -> None:
+    for _ in range(PROBES):
+        assert httpx.get(f"{served.url}{PROBE}").status_code == 200  # a connection each: either worker may take it
+    assert len(served.pids(PROBE_LINE)) == 2, "one worker took every request: nothing to sum"
+
+    answered: set[int] = set()
+    for scrapes in range(1, 61):
+        found = scrape(served.url)
+        answered.add(answering_pid(found))
+        # the stale folder's 1000 were cleared at start; the workers' counts add up whichever answers
+        assert probes_counted(found) == PROBES, (answering_pid(found), found["switchboard_http_requests_total"])
+        if len(answered) == 2 and scrapes >= 10:
+            break
+    assert answered == served.pids(STARTED), "one worker answered every scrape: nothing shows the sum is shared"
+
+
+def test_a_dead_worker_keeps_its_counts_and_leaves_the_live_gauges(served: Served) -> None:
+    """uvicorn replaces a worker that died; the supervisor marks it dead for prometheus_client: its open sockets
+    (a live gauge) leave the sums, its counts stay in them."""
+    folder = served.data / METRICS_DIR
+    workers = served.pids(STARTED)
+    dead = min(workers)
+    assert (folder / f"gauge_livesum_{dead}.db").exists()
+    orphans = psutil.Process(dead).children(recursive=True)
+    os.kill(dead, signal.SIGKILL)
+    for orphan in orphans:  # its solver pool, orphaned, would outlive the server
+        orphan.kill()
+    deadline = time.monotonic() + 60
+    while (folder / f"gauge_livesum_{dead}.db").exists() or len(served.pids(STARTED)) < 3:
+        assert time.monotonic() < deadline, "the dead worker was not replaced and marked dead within 60 s"
+        time.sleep(0.2)
+    assert (folder / f"counter_{dead}.db").exists()
+    for _ in range(10):
+        found = scrape(served.url)
+        assert answering_pid(found) != dead
+        assert probes_counted(found) == PROBES
+
+
 def test_sigterm_stops_the_workers_and_every_embedded_store(served: Served) -> None:
     assert len(served.children) >= 5  # mongoeco, redis+falkordb, chroma and two workers (PostgreSQL daemonizes)
     postmaster = served.data / "postgres" / "postmaster.pid"
@@ -143,6 +222,7 @@ def test_sigterm_stops_the_workers_and_every_embedded_store(served: Served) -> N
     _, alive = psutil.wait_procs(served.children, timeout=5)
     assert alive == []
     assert not postmaster.exists()
+    assert not (served.data / METRICS_DIR).exists()
 
 
 def test_a_worker_that_cannot_start_stops_the_server(store_env: dict[str, str], tmp_path: Path) -> None:
