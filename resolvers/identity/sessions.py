@@ -99,6 +99,8 @@ async def authenticate(stores: Stores, config: AuthConfig, authorization: str, *
                          api_key_prefix=key.prefix)
     principal = verified_access_token(config, credential)
     if not session:
+        if (reason := token_expired(principal)) is not None:  # a remembered token is checked again each time
+            raise TokenError(reason)
         return principal
     reason = await session_ended(stores, config, principal)
     if reason is not None:
@@ -109,8 +111,8 @@ async def authenticate(stores: Stores, config: AuthConfig, authorization: str, *
 async def session_ended(stores: Stores, config: AuthConfig, principal: Principal) -> str | None:
     """Why the principal's credential no longer stands, or None. Checked on every request, and by live
     subscriptions every `session_recheck`."""
-    if principal.expires_at is not None and principal.expires_at <= now():
-        return "the access token has expired: refresh the session or sign in again"
+    if (reason := token_expired(principal)) is not None:
+        return reason
     if principal.api_key_id is not None:
         return await _api_key_ended(stores, principal)
     assert principal.user_id is not None
@@ -133,6 +135,12 @@ async def session_ended(stores: Stores, config: AuthConfig, principal: Principal
             if state.family_revoked and principal.session_id is not None:
                 await marks.mark_family_revoked(stores.redis, family_id=principal.session_id, keep=config.access_ttl)
     return marks_verdict(principal, epoch, family_revoked)
+
+
+def token_expired(principal: Principal) -> str | None:
+    if principal.expires_at is not None and principal.expires_at <= now():
+        return "the access token has expired: refresh the session or sign in again"
+    return None
 
 
 def session_pending(principal: Principal | None) -> bool:

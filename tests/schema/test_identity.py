@@ -270,6 +270,16 @@ async def test_a_subscription_ends_when_its_token_expires(app_server: AppServer,
     assert errors and "expired" in errors[0]["payload"]["errors"][0]["message"], seen
 
 
+async def test_an_http_request_with_an_expired_token_is_refused(app_server: AppServer, app_gql: GraphQL) -> None:
+    """The server remembers verified tokens; expiry is still checked on every request."""
+    _, session = await new_user(app_server, app_gql)
+    token = short_lived(session, 2)
+    assert (await post(app_server, "{ me { role } }", token=token)).status_code == 200
+    await asyncio.sleep(3)
+    after = await post(app_server, "{ me { role } }", token=token)
+    assert after.status_code == 401 and "expired" in after.json()["errors"][0]["message"]
+
+
 async def test_deactivation_ends_a_live_subscription(app_server: AppServer, app_gql: GraphQL) -> None:
     _, session = await new_user(app_server, app_gql)
     listening = asyncio.create_task(socket_messages(app_server, {"authorization": f"Bearer {session['accessToken']}"},
