@@ -1,19 +1,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 from typing import Any
 
 from sqlalchemy import Row, Table, bindparam, delete, select
 
 from datasources.instrument import round_trip
 from datasources.postgres.batch import rows_by_ids
-from datasources.postgres.engine import Database
+from datasources.postgres.engine import Database, DriverStatement
 from datasources.postgres.models import Account, User
 from datasources.postgres.records import AccountRecord, UserRecord
 
 ACCOUNTS: Table = Account.__table__  # type: ignore[assignment]
 USERS: Table = User.__table__  # type: ignore[assignment]
-_ACCOUNT = select(ACCOUNTS).where(ACCOUNTS.c.id == bindparam("id"))
+_ACCOUNT = DriverStatement.of(
+    select(*[ACCOUNTS.c[f.name] for f in fields(AccountRecord)]).where(ACCOUNTS.c.id == bindparam("id"))
+)
 
 
 def account_record(row: Account | Row[Any]) -> AccountRecord:
@@ -30,9 +33,8 @@ def user_record(row: User | Row[Any]) -> UserRecord:
 
 @round_trip("postgresql")
 async def account(db: Database, *, account_id: int) -> AccountRecord | None:
-    async with db.read() as conn:
-        row = (await conn.execute(_ACCOUNT, {"id": account_id})).first()
-    return account_record(row) if row else None
+    rows = await db.fetch(_ACCOUNT, id=account_id)
+    return AccountRecord(*rows[0]) if rows else None
 
 
 @round_trip("postgresql")
@@ -54,7 +56,7 @@ async def first_account(db: Database) -> AccountRecord | None:
 
 @round_trip("postgresql")
 async def users_by_ids(db: Database, *, account_id: int, ids: Sequence[int]) -> list[UserRecord | None]:
-    return await rows_by_ids(db, User, account_id=account_id, ids=ids, record=user_record)
+    return await rows_by_ids(db, User, account_id=account_id, ids=ids, record=UserRecord)
 
 
 @round_trip("postgresql")

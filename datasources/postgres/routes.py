@@ -53,7 +53,7 @@ def route_record(row: Route | Row[Any]) -> RouteRecord:
 
 @round_trip("postgresql")
 async def routes_by_ids(db: Database, *, account_id: int, ids: Sequence[int]) -> list[RouteRecord | None]:
-    return await rows_by_ids(db, Route, account_id=account_id, ids=ids, record=route_record)
+    return await rows_by_ids(db, Route, account_id=account_id, ids=ids, record=RouteRecord)
 
 
 @round_trip("postgresql")

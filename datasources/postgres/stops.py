@@ -1,15 +1,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ARRAY, Row, Select, Table, any_, bindparam, select
+from sqlalchemy import ARRAY, Row, Table, any_, bindparam, select
 
 from datasources.instrument import round_trip
 from datasources.postgres.batch import rows_by_ids
-from datasources.postgres.engine import Database
+from datasources.postgres.engine import Database, DriverStatement
 from datasources.postgres.errors import NotFound
 from datasources.postgres.models import Stop
 from datasources.postgres.records import StopRecord
@@ -28,12 +29,14 @@ def stop_record(row: Stop | Row[Any]) -> StopRecord:
 
 
 @cache
-def _grouped_query(column: str) -> Select[Any]:
-    """Stops whose `column` is among the `keys` array (one prepared statement whatever the batch size)."""
+def _grouped_query(column: str) -> DriverStatement:
+    """Stops whose `column` is among the `keys` array (one prepared statement whatever the batch size), as
+    StopRecord's columns in its order."""
     t = STOPS
     keys = bindparam("keys", type_=ARRAY(t.c[column].type))
-    return (
-        select(t).where(t.c.account_id == bindparam("account_id"), t.c[column] == any_(keys))
+    return DriverStatement.of(
+        select(*[t.c[f.name] for f in fields(StopRecord)])
+        .where(t.c.account_id == bindparam("account_id"), t.c[column] == any_(keys))
         .order_by(t.c.route_id, t.c.sequence)
     )
 
@@ -41,15 +44,14 @@ def _grouped_query(column: str) -> Select[Any]:
 async def _grouped[K](db: Database, column: str, keys: Sequence[K], account_id: int) -> list[list[StopRecord]]:
     """Stops whose `column` is one of `keys`, grouped per key in key order, each group in route order."""
     grouped: dict[K, list[StopRecord]] = {k: [] for k in keys}
-    async with db.read() as conn:
-        for row in await conn.execute(_grouped_query(column), {"account_id": account_id, "keys": list(keys)}):
-            grouped[row._mapping[column]].append(stop_record(row))
+    for row in await db.fetch(_grouped_query(column), account_id=account_id, keys=list(keys)):
+        grouped[row[column]].append(StopRecord(*row))
     return [grouped[k] for k in keys]
 
 
 @round_trip("postgresql")
 async def stops_by_ids(db: Database, *, account_id: int, ids: Sequence[int]) -> list[StopRecord | None]:
-    return await rows_by_ids(db, Stop, account_id=account_id, ids=ids, record=stop_record)
+    return await rows_by_ids(db, Stop, account_id=account_id, ids=ids, record=StopRecord)
 
 
 @round_trip("postgresql")

@@ -42,7 +42,7 @@ def vehicle_record(row: Vehicle | Row[Any]) -> VehicleRecord:
 
 @round_trip("postgresql")
 async def vehicles_by_ids(db: Database, *, account_id: int, ids: Sequence[int]) -> list[VehicleRecord | None]:
-    return await rows_by_ids(db, Vehicle, account_id=account_id, ids=ids, record=vehicle_record)
+    return await rows_by_ids(db, Vehicle, account_id=account_id, ids=ids, record=VehicleRecord)
 
 
 @round_trip("postgresql")

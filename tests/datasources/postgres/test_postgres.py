@@ -127,6 +127,32 @@ async def test_routes_stops_reorder_and_conflicts(db: Database) -> None:
     assert [r.number for r in page] == ["R9"]
 
 
+async def test_driver_reads_give_the_records_the_writes_gave(db: Database) -> None:
+    """Batch reads run on asyncpg directly (DriverStatement): each record equals the one built from the ORM row
+    the write returned, field for field, types included (nulls, times, floats, microseconds)."""
+    a = await tenant(db)
+    account = (await accounts.list_accounts(db))[-1]
+    user = await identity.create_user(db, account_id=a, email=f"{uuid.uuid4().hex[:8]}@x.example", full_name="D",
+                                      role="driver", password_hash=None)
+    van = await vehicles.create_vehicle(db, account_id=a, plate=uuid.uuid4().hex[:8], name="V", kind="van",
+                                        capacity_kg=812.25)
+    route = await routes.create_route(db, account_id=a, number="D-1", name="D", on=date(2031, 5, 6),
+                                      stops=[stop(1, lead="64b7f0c2e1d3a4b5c6d7e8f9"), stop(2)])
+    route = await routes.assign_route(db, account_id=a, route_id=route.id, driver_id=user.id, vehicle_id=van.id)
+    arrived = await stops.update_stop_status(db, account_id=a, stop_id=(await stops.stops_by_routes(
+        db, account_id=a, route_ids=[route.id]))[0][0].id, status="arrived")
+    assert arrived.arrived_at is not None and arrived.arrived_at.microsecond  # written by Python, to the µs
+    assert await accounts.account(db, account_id=account.id) == account
+    assert await accounts.users_by_ids(db, account_id=a, ids=[user.id, 0]) == [user, None]
+    (read_van,) = await vehicles.vehicles_by_ids(db, account_id=a, ids=[van.id])
+    assert read_van == van and type(read_van.capacity_kg) is float  # equality alone would take a Decimal
+    assert await routes.routes_by_ids(db, account_id=a, ids=[route.id]) == [route]
+    (by_route,) = await stops.stops_by_routes(db, account_id=a, route_ids=[route.id])
+    assert by_route[0] == arrived and await stops.stops_by_ids(db, account_id=a, ids=[s.id for s in by_route]) \
+        == by_route
+    assert await stops.stops_by_leads(db, account_id=a, lead_ids=["64b7f0c2e1d3a4b5c6d7e8f9"]) == [[arrived]]
+
+
 def test_unknown_scheme_names_the_setting() -> None:
     with pytest.raises(ValueError, match="POSTGRES_URL: unsupported scheme 'mysql'"):
         normalise_url("mysql://localhost/db")
