@@ -257,18 +257,25 @@ async def create_leads(*, account_id: int, data: Sequence[NewLead]) -> list[Lead
 
 @round_trip("mongodb")
 async def update_lead(*, account_id: int, lead_id: str, changes: dict[str, Any]) -> LeadRecord | None:
-    """Applies `$set` changes, bumps the version and marks the projection pending, in one update."""
+    """Applies `$set` changes, bumps the version and marks the projection pending, in one update; changes that
+    change nothing (every field already holds its value) leave the lead as it is, its version and projections
+    included, and answer it."""
     oid = object_id(lead_id)
     if oid is None:
         return None
+    collection = Lead.get_pymongo_collection()
+    mine = {"_id": oid, "account_id": account_id}
+    differs = [{path: {"$ne": value}} for path, value in changes.items()]
     try:
-        after = await Lead.get_pymongo_collection().find_one_and_update(
-            {"_id": oid, "account_id": account_id},
+        after = await collection.find_one_and_update(
+            {**mine, "$or": differs} if differs else mine,
             {"$set": {**changes, "updated_at": utcnow(), **PENDING}, "$inc": {"version": 1}},
             return_document=ReturnDocument.AFTER,
         )
     except DuplicateKeyError as exc:
         raise _conflict(changes.get("phone")) from exc
+    if after is None and differs:
+        after = await collection.find_one(mine)  # unchanged, or not the tenant's
     return lead_record(Lead.model_validate(after)) if after else None
 
 

@@ -80,6 +80,18 @@ async def test_filters_text_and_archive(mongo: Mongo) -> None:
     assert await leads.count_leads(account_id=a, where=LeadFilter()) == 2
 
 
+async def test_an_update_that_changes_nothing_keeps_the_version(mongo: Mongo) -> None:
+    a = random.randint(1, 2**40)
+    x = await leads.create_lead(account_id=a, data=new(11))
+    changed = await leads.update_lead(account_id=a, lead_id=x.id, changes={"status": "lost", "company.name": "Q"})
+    assert changed is not None and changed.version == 2
+    again = await leads.update_lead(account_id=a, lead_id=x.id, changes={"status": "lost", "company.name": "Q"})
+    assert again == changed  # same version, same updated_at: nothing was written
+    one_differs = await leads.update_lead(account_id=a, lead_id=x.id, changes={"status": "lost", "company.name": "R"})
+    assert one_differs is not None and one_differs.version == 3 and one_differs.company.name == "R"
+    assert await leads.update_lead(account_id=a + 1, lead_id=x.id, changes={"status": "lost"}) is None
+
+
 async def test_unknown_scheme_names_the_setting() -> None:
     with pytest.raises(ValueError, match="MONGODB_URI: unsupported scheme 'http'"):
         await open_mongo("http://localhost", database="x")
