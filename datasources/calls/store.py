@@ -75,9 +75,10 @@ async def transact(
         async with redis.pipeline(transaction=True) as pipe:
             try:
                 await pipe.watch(*watched)
-                if seen_key and await pipe.exists(seen_key):
+                # one round trip reads both: the event's seen mark (a duplicate) and the call
+                seen, raw = await pipe.mget(seen_key, call_key) if seen_key else (None, await pipe.get(call_key))
+                if seen is not None:
                     return None
-                raw = await pipe.get(call_key)
                 change = decide(orjson.loads(raw) if raw else None)
                 if change is None:
                     return None
