@@ -6,14 +6,14 @@ query only after passing `_name`, which admits plain identifiers."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
-from datasources.graph.store import CypherGraph
+from datasources.graph.store import CypherGraph, chunks
 
 PAGE = 1000
+BUDGET = 256_000  # bytes of parameters per request where the server sets no limit of its own
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 NODES_PAGE = ("MATCH (n) WHERE id(n) > $after RETURN id(n), labels(n), properties(n) ORDER BY id(n) LIMIT $limit")
@@ -58,21 +58,6 @@ async def wipe(graph: CypherGraph) -> None:
         pass
 
 
-def _chunks(rows: list[dict[str, Any]], budget: int | None) -> Iterable[list[dict[str, Any]]]:
-    limit = budget or 256_000
-    chunk: list[dict[str, Any]] = []
-    size = 0
-    for row in rows:
-        cost = len(json.dumps(row)) + 1
-        if chunk and (size + cost > limit or len(chunk) >= PAGE):
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(row)
-        size += cost
-    if chunk:
-        yield chunk
-
-
 async def load(graph: CypherGraph, records: Iterable[dict[str, Any]]) -> None:
     """Nodes carry a temporary `_bk` (their archive id) while the edges find their ends by it."""
     budget = (await graph._dialect()).request_budget
@@ -92,11 +77,11 @@ async def load(graph: CypherGraph, records: Iterable[dict[str, Any]]) -> None:
         edges.setdefault(key, []).append({"a": edge["from"], "b": edge["to"], "p": edge["props"]})
     for labels, rows in nodes.items():
         query = f"UNWIND $rows AS row CREATE (n{_labels(labels)}) SET n = row.p SET n._bk = row.k"
-        for chunk in _chunks(rows, budget):
+        for chunk in chunks(rows, budget or BUDGET, most=PAGE, strict=False):
             await graph._write(query, {"rows": chunk})
     for (kind, start, end), rows in edges.items():
         query = (f"UNWIND $rows AS row MATCH (a{_labels(start)} {{_bk: row.a}}) MATCH (b{_labels(end)} {{_bk: row.b}}) "
                  f"CREATE (a)-[r:{_name(kind)}]->(b) SET r = row.p")
-        for chunk in _chunks(rows, budget):
+        for chunk in chunks(rows, budget or BUDGET, most=PAGE, strict=False):
             await graph._write(query, {"rows": chunk})
     await graph._write(DROP_KEYS, {})

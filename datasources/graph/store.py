@@ -83,7 +83,7 @@ class CypherGraph(ABC):
         if not rows:
             return
         # Pieces, when the server needs them, are each idempotent: a retry repairs a partly written batch.
-        for chunk in _chunks(list(rows.values()), (await self._dialect()).request_budget):
+        for chunk in chunks(list(rows.values()), (await self._dialect()).request_budget):
             await self._write(cypher.UPSERT_LEADS, {"account_id": account_id, "rows": chunk})
 
     @round_trip("neo4j")
@@ -224,7 +224,7 @@ class CypherGraph(ABC):
         if not keys:
             return []
         rows: list[Row] = []
-        for chunk in _chunks(keys, (await self._dialect()).request_budget):
+        for chunk in chunks(keys, (await self._dialect()).request_budget):
             rows.extend(await self._read(query, {"account_id": account_id, "lead_ids": chunk}))
         return rows
 
@@ -241,19 +241,23 @@ def _key(value: str, name: str = "lead_id") -> str:
     return value
 
 
-def _chunks[T](items: list[T], budget: int | None) -> Iterator[list[T]]:
-    """Consecutive pieces whose parameters stay within budget (JSON size, a little above the wire size)."""
-    if budget is None:
+def chunks[T](items: list[T], budget: int | None, *, most: int | None = None, strict: bool = True) -> Iterator[
+    list[T]
+]:
+    """Consecutive pieces whose parameters stay within budget (JSON size, a little above the wire size), of at
+    most `most` items. An item over the budget alone raises when `strict`, else it goes in a piece of its own
+    (a restore sends what the server held, and lets the server judge it)."""
+    if budget is None and most is None:
         if items:
             yield items
         return
     chunk: list[T] = []
     size = 0
     for item in items:
-        cost = len(json.dumps(item)) + 1
-        if cost > budget:
+        cost = len(json.dumps(item)) + 1 if budget is not None else 0
+        if strict and budget is not None and cost > budget:
             raise ValueError(f"one item is too large for a request to this graph server ({cost} bytes)")
-        if chunk and size + cost > budget:
+        if chunk and ((budget is not None and size + cost > budget) or (most is not None and len(chunk) >= most)):
             yield chunk
             chunk, size = [], 0
         chunk.append(item)
