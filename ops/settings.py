@@ -81,6 +81,16 @@ def parse_json_object(value: Any) -> Any:
 
 type Budgets = Annotated[dict[str, int], BeforeValidator(parse_json_object)]
 
+
+def parse_ints(value: Any) -> Any:
+    """"700,10,10" -> (700, 10, 10); empty: ()."""
+    if isinstance(value, str):
+        return tuple(int(part) for part in value.split(",") if part.strip())
+    return value
+
+
+type GcThreshold = Annotated[tuple[int, ...], BeforeValidator(parse_ints)]
+
 MIN_SECRET_LENGTH = 32
 
 
@@ -166,6 +176,10 @@ class Settings(BaseSettings):
     max_page_size: int = Field(100, alias="MAX_PAGE_SIZE", ge=1)
     debug_stats: bool = Field(False, alias="SWITCHBOARD_DEBUG_STATS")
     document_cache_size: int = Field(1024, alias="DOCUMENT_CACHE_SIZE", ge=0)
+    # the cycle collector (ops/heap.py): the start-up heap frozen out of every collection, and the thresholds of
+    # its three generations ("gen0,gen1,gen2"; empty: Python's own)
+    gc_freeze: bool = Field(True, alias="GC_FREEZE")
+    gc_threshold: GcThreshold = Field((), alias="GC_THRESHOLD", max_length=3)
     graphiql: bool | None = Field(None, alias="GRAPHIQL")
 
     # Limits (cost, budgets, documents, protocol). Each block is read by one module: ops/limits.py (cost and
