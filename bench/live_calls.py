@@ -404,6 +404,8 @@ def main() -> None:
     parser.add_argument("--long-call", type=int, default=2000)
     parser.add_argument("--subscribers", type=lambda v: [int(n) for n in v.split(",")], default=[1000])
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--compare-env", default="", metavar="NAME=VALUE[,NAME=VALUE]",
+                        help="settings of the 'before' server only (WS_PER_MESSAGE_DEFLATE=true: as it was served)")
     parser.add_argument("--profile", type=Path, help="a folder for py-spy's raw samples of each fan-out")
     parser.add_argument("--variant", action="append", default=[], metavar="LABEL:NAME=VALUE[,NAME=VALUE]",
                         help="this checkout again with other settings, measured in the same rounds")
@@ -422,7 +424,9 @@ def main() -> None:
             extra = dict(pair.split("=", 1) for pair in pairs.split(",") if pair)
             targets.append(Target(label, ROOT, env | extra, after.key, after.token, after.account_id))
         if args.compare:
-            targets.insert(0, Target("before", args.compare.resolve(), env, after.key, after.token, after.account_id))
+            before_env = env | dict(pair.split("=", 1) for pair in args.compare_env.split(",") if pair)
+            targets.insert(0, Target("before", args.compare.resolve(), before_env, after.key, after.token,
+                                     after.account_id))
         asyncio.run(measure(targets, args))
     print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
 

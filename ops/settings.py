@@ -201,6 +201,9 @@ class Settings(BaseSettings):
     max_variables_bytes: int = Field(262_144, alias="MAX_VARIABLES_BYTES", ge=256)
     ws_init_timeout: Duration = Field(timedelta(seconds=10), alias="WS_INIT_TIMEOUT")
     ws_max_message_bytes: int = Field(65_536, alias="WS_MAX_MESSAGE_BYTES", ge=1024)
+    # permessage-deflate compresses every frame on its own: a subscription event (a few hundred bytes) gains
+    # little, and each socket keeps a compressor (bench/live_calls.py --mode fanout measures both ways)
+    ws_per_message_deflate: bool = Field(False, alias="WS_PER_MESSAGE_DEFLATE")
     ws_max_subscriptions: int = Field(20, alias="WS_MAX_SUBSCRIPTIONS", ge=1, description="per connection")
     ws_max_connections: int = Field(10, alias="WS_MAX_CONNECTIONS", ge=1, description="per principal, per replica")
 

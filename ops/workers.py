@@ -73,7 +73,8 @@ def serve_workers(
         make_secrets(settings)
         asyncio.run(prepare(settings, stack.urls))
         os.environ.update(worker_environment(settings, stack.urls))
-        return run_workers(host=host, port=port, workers=workers, reload=reload, access_log=access_log)
+        return run_workers(host=host, port=port, workers=workers, reload=reload, access_log=access_log,
+                           deflate=settings.ws_per_message_deflate)
     except KeyboardInterrupt:
         return 130
     finally:
@@ -129,7 +130,9 @@ def worker_environment(settings: Settings, urls: StoreUrls) -> dict[str, str]:
     }
 
 
-def run_workers(*, host: str, port: int, workers: int, reload: bool = False, access_log: bool = True) -> int:
+def run_workers(
+    *, host: str, port: int, workers: int, reload: bool = False, access_log: bool = True, deflate: bool = False
+) -> int:
     """uvicorn's multiprocess supervisor, used directly rather than through `uvicorn.run` for one reason: it
     tells whether a worker failed to start (bad settings, a store refusing), which `uvicorn.run` swallows.
     `reload`: uvicorn's change-reload supervisor over one worker instead."""
@@ -139,7 +142,8 @@ def run_workers(*, host: str, port: int, workers: int, reload: bool = False, acc
 
     config = uvicorn.Config(WORKER_APP, factory=True, host=host, port=port, workers=workers, log_config=None,
                             lifespan="on", ws="websockets-sansio", timeout_worker_healthcheck=HEALTHCHECK_TIMEOUT,
-                            reload=reload, reload_dirs=[str(PROJECT)] if reload else None, access_log=access_log)
+                            reload=reload, reload_dirs=[str(PROJECT)] if reload else None, access_log=access_log,
+                            ws_per_message_deflate=deflate)
     sock = config.bind_socket()
     if reload:
         try:

@@ -13,6 +13,7 @@ shares the execution of equal documents (schema/sharing.py). Subscribers of anot
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
@@ -85,7 +86,8 @@ async def _follow(ctx: RequestContext, stream_key: str, after: str | None) -> As
     if ctx.events is None:
         raise GraphQLError("live calls are not configured on this server")
     try:
-        async for entry in while_session_stands(ctx, ctx.events.subscribe(ctx.account_id, stream_key, after)):
+        subscribe = functools.partial(ctx.events.subscribe, ctx.account_id, stream_key, after)
+        async for entry in while_session_stands(ctx, subscribe):
             ctx.fresh_loaders()  # this event's nested fields read the rows as they are now
             update = await _shared(ctx, entry, stream_key)
             if update is not None:

@@ -7,6 +7,7 @@ session ends; `optimizationProgress` also ends after the job's last event.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -52,7 +53,8 @@ async def _entries(ctx: RequestContext, stream_key: str, after: str | None, what
     if ctx.events is None:
         raise GraphQLError("live updates are not configured on this server")
     try:
-        async for entry in while_session_stands(ctx, ctx.events.subscribe(ctx.account_id, stream_key, after)):
+        subscribe = functools.partial(ctx.events.subscribe, ctx.account_id, stream_key, after)
+        async for entry in while_session_stands(ctx, subscribe):
             yield entry
     except Overflow as exc:
         raise GraphQLError(str(exc), extensions={"code": "SUBSCRIBER_TOO_SLOW"}) from None
