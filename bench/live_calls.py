@@ -404,10 +404,10 @@ def main() -> None:
     parser.add_argument("--long-call", type=int, default=2000)
     parser.add_argument("--subscribers", type=lambda v: [int(n) for n in v.split(",")], default=[1000])
     parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("--compare-env", default="", metavar="NAME=VALUE[,NAME=VALUE]",
+    parser.add_argument("--compare-env", default="", metavar="NAME=VALUE[;NAME=VALUE]",
                         help="settings of the 'before' server only (WS_PER_MESSAGE_DEFLATE=true: as it was served)")
     parser.add_argument("--profile", type=Path, help="a folder for py-spy's raw samples of each fan-out")
-    parser.add_argument("--variant", action="append", default=[], metavar="LABEL:NAME=VALUE[,NAME=VALUE]",
+    parser.add_argument("--variant", action="append", default=[], metavar="LABEL:NAME=VALUE[;NAME=VALUE]",
                         help="this checkout again with other settings, measured in the same rounds")
     args = parser.parse_args()
     args.mode = args.mode or ["latency", "webhooks", "long-call", "fanout"]
@@ -421,10 +421,10 @@ def main() -> None:
         targets = [after]
         for variant in args.variant:
             label, _, pairs = variant.partition(":")
-            extra = dict(pair.split("=", 1) for pair in pairs.split(",") if pair)
+            extra = dict(pair.split("=", 1) for pair in pairs.split(";") if pair)
             targets.append(Target(label, ROOT, env | extra, after.key, after.token, after.account_id))
         if args.compare:
-            before_env = env | dict(pair.split("=", 1) for pair in args.compare_env.split(",") if pair)
+            before_env = env | dict(pair.split("=", 1) for pair in args.compare_env.split(";") if pair)
             targets.insert(0, Target("before", args.compare.resolve(), before_env, after.key, after.token,
                                      after.account_id))
         asyncio.run(measure(targets, args))
