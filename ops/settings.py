@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import AliasChoices, BeforeValidator, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Environment(StrEnum):
@@ -89,7 +89,7 @@ def parse_ints(value: Any) -> Any:
     return value
 
 
-type GcThreshold = Annotated[tuple[int, ...], BeforeValidator(parse_ints)]
+type GcThreshold = Annotated[tuple[int, ...], NoDecode, BeforeValidator(parse_ints)]  # not JSON: "700,10,10"
 
 MIN_SECRET_LENGTH = 32
 

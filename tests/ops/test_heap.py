@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import gc
 
+import pytest
+
 from ops.heap import GcTimer, settle
+from ops.settings import Settings
 
 
 def test_settle_freezes_the_start_up_heap_and_sets_the_thresholds_until_undone() -> None:
@@ -33,3 +36,10 @@ def test_each_collection_is_timed_by_generation() -> None:
         timer.remove()
     gc.collect(1)
     assert [g for g, _ in seen] == [0, 2] and all(s >= 0 for _, s in seen)
+
+
+def test_the_thresholds_setting_reads_as_the_gc_takes_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GC_THRESHOLD", "20000,10,10")
+    assert Settings().gc_threshold == (20000, 10, 10)  # type: ignore[call-arg]
+    monkeypatch.setenv("GC_THRESHOLD", "")
+    assert Settings().gc_threshold == ()  # type: ignore[call-arg]
