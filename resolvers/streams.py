@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from datasources.calls.broker import Entry, Stop
+from datasources.calls.broker import Stop
 from datasources.stores import Stores
 from resolvers.context import RequestContext
 from resolvers.identity.config import AuthConfig
@@ -71,30 +69,46 @@ def _release(watch: _Watch, principal: Principal) -> None:
             del _WATCHES[principal]
 
 
-async def while_session_stands(
-    ctx: RequestContext, subscribe: Callable[[Stop], AsyncIterator[Entry]]
-) -> AsyncIterator[Entry]:
-    """`subscribe(stop)`'s entries until the caller's credential stops standing, then raises why.
+class SessionWatch:
+    """One subscription's hold on its caller's session watch: `with SessionWatch(ctx) as watch`, pass
+    `watch.stop` to the broker, stop at `watch.ended`, and `watch.check()` once the entries end, which raises
+    why the credential no longer stands (or the check's own error).
 
     One watch per principal and process checks the session for all its subscriptions (a caller's subscriptions
     started together used to come due together, and thousands of checks at once exhausted the pools): a sign-out
-    is seen within `session_recheck`, an expired token when it expires. A waiting subscription costs no task
-    and no timer of its own; the watch's `Stop` wakes them all."""
-    principal = ctx.caller
-    watch = _hold(ctx)
-    try:
-        source = subscribe(watch.stop)
-        try:
-            async for entry in source:
-                if watch.stop.stopped:
-                    break
-                yield entry
-        finally:
-            with contextlib.suppress(RuntimeError):
-                await source.aclose()  # type: ignore[attr-defined]
+    is seen within `session_recheck`, an expired token when it expires. A waiting subscription costs no task, no
+    timer and no generator of its own; the watch's `Stop` wakes them all."""
+
+    __slots__ = ("_principal", "_ctx", "_watch")
+
+    def __init__(self, ctx: RequestContext) -> None:
+        self._ctx = ctx
+        self._principal = ctx.caller
+        self._watch: _Watch | None = None
+
+    def __enter__(self) -> SessionWatch:
+        self._watch = _hold(self._ctx)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._watch is not None:
+            _release(self._watch, self._principal)
+            self._watch = None
+
+    @property
+    def stop(self) -> Stop:
+        assert self._watch is not None, "use the watch inside its `with`"
+        return self._watch.stop
+
+    @property
+    def ended(self) -> bool:
+        return self._watch is not None and self._watch.stop.stopped
+
+    def check(self) -> None:
+        watch = self._watch
+        if watch is None:
+            return
         if watch.error is not None:
             raise watch.error
         if watch.reason is not None:
             raise Unauthenticated(f"the subscription has ended: {watch.reason}")
-    finally:
-        _release(watch, principal)

@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -170,7 +170,7 @@ class StreamBroker:
 
     async def subscribe(
         self, account_id: int, stream_key: str, after: str | None, stop: Stop | None = None
-    ) -> AsyncIterator[Entry]:
+    ) -> AsyncGenerator[Entry]:
         """Entries of `stream_key` after `after` (or from now on when None), then live, until cancelled or `stop`.
 
         The replay pages through the stream straight to the caller, at the caller's pace, so a long history does

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncGenerator
 from datetime import timedelta
 from typing import Any, cast
 
@@ -16,7 +17,7 @@ from resolvers.permissions import Unauthenticated
 from resolvers.principal import Principal, Role
 
 
-async def waiting(stop: Stop) -> AsyncIterator[Entry]:
+async def waiting(stop: Stop) -> AsyncGenerator[Entry]:
     """One entry, then nothing until stopped (as the broker's live wait)."""
     woken = asyncio.Event()
     stop.add(woken.set)
@@ -30,10 +31,16 @@ def context(principal: Principal) -> RequestContext:
 
 
 async def consume(principal: Principal) -> tuple[int, str]:
+    """As a subscription resolver uses the watch (resolvers/calls/subscriptions.py)."""
     got = 0
     try:
-        async for _ in resolvers.streams.while_session_stands(context(principal), waiting):
-            got += 1
+        with resolvers.streams.SessionWatch(context(principal)) as watch:
+            async with contextlib.aclosing(waiting(watch.stop)) as entries:
+                async for _ in entries:
+                    if watch.ended:
+                        break
+                    got += 1
+            watch.check()
     except Unauthenticated as exc:
         return got, str(exc)
     return got, "ended"
