@@ -93,8 +93,10 @@ def main() -> None:
         from ops.app import create_app
         from ops.settings import Settings
 
-        config = uvicorn.Config(create_app(Settings()), host="127.0.0.1", port=port, ws="websockets-sansio",
-                                access_log=False, log_level="warning")
+        settings = Settings()
+        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, ws="websockets-sansio",
+                                ws_per_message_deflate=settings.ws_per_message_deflate, access_log=False,
+                                log_level="warning")
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
