@@ -1,8 +1,8 @@
 """Live calls under load: webhooks at a rate over many calls, one long call, and fan-out to many subscribers.
 
     .venv/bin/python bench/live_calls.py [--compare /work/main] [--mode webhooks] [--mode long-call]
-        [--mode fanout] [--mode latency] [--rate 500] [--seconds 10] [--calls 100] [--connections 50]
-        [--long-call 2000] [--subscribers 1000,5000,10000] [--rounds 2]
+        [--mode long-transcript] [--mode fanout] [--mode latency] [--rate 500] [--seconds 10] [--calls 100]
+        [--connections 50] [--long-call 2000] [--subscribers 1000,5000,10000] [--rounds 2]
 
 - latency: one `callUpdates` subscriber over WebSocket; signed webhooks are posted at `rate` per second on one
   call, one at a time, and each event's latency runs from the start of its POST to its arrival at the subscriber.
@@ -12,6 +12,7 @@
   server's CPU time per webhook (which a busy machine inflates far less than the times).
 - long-call: events 1..`long-call` on one call, one at a time: the mean response time, and the server's CPU time,
   of the last 100 over the first 100 (1.0: a webhook costs the same whatever the length of the call).
+- long-transcript: the same with final `call.transcription` lines (the voice agent's transcript), not digits.
 - fanout: for each count, a fresh server process; `liveCalls` subscriptions (50 per connection,
   graphql-transport-ws) opened, warm-up events until every subscription has had one (one registered after an
   event does not get it), then 5 events one after another: each one's last delivery (POST start to the last
@@ -30,7 +31,9 @@ import functools
 import itertools
 import json
 import os
+import signal
 import statistics
+import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -51,6 +54,7 @@ from voice.client_state import encode as client_state
 from voice.signature import load_private_key
 from voice.simulator import envelope, signed_headers
 
+PY_SPY = Path("/tmp/tools/bin/py-spy")
 PER_CONNECTION = 50
 FANOUT_EVENTS = 5
 # one owner's token carries the whole load: a budget, connection and webhook limits no bench run reaches
@@ -84,6 +88,15 @@ class Target:
     def dtmf(self, call_id: str, digit: str) -> Signed:
         state = client_state(call_id=call_id, account_id=self.account_id, key=app_client_state_key())
         body = envelope("call.dtmf.received", {"call_control_id": "v3:bench", "digit": digit, "client_state": state})
+        return body, signed_headers(self.key, body)
+
+    def said(self, call_id: str, n: int) -> Signed:
+        """A final transcription line of the agent's (voice/agent.py), as a talkative call sends by the thousand."""
+        state = client_state(call_id=call_id, account_id=self.account_id, key=app_client_state_key())
+        line = {"transcript": f"line {n}: and another thing about the budget we discussed", "is_final": True,
+                "confidence": 0.93, "transcription_track": "inbound" if n % 2 else "outbound"}
+        body = envelope("call.transcription", {"call_control_id": "v3:bench", "client_state": state,
+                                               "transcription_data": line})
         return body, signed_headers(self.key, body)
 
 
@@ -185,9 +198,13 @@ async def webhooks(server: AppServer, target: Target, rate: float, seconds: floa
             f"response p50 {p50:.1f} ms, p99 {p99:.1f} ms{failed}; server CPU {cpu_ms:.2f} ms per webhook", p99, cpu_ms)
 
 
-async def long_call(server: AppServer, target: Target, events: int) -> tuple[str, float, float]:
+async def long_call(server: AppServer, target: Target, events: int,
+                    kind: str = "dtmf") -> tuple[str, float, float]:
     call_id = uuid.uuid4().hex
-    bodies = [target.dtmf(call_id, str(i % 10)) for i in range(events)]
+    if kind == "transcript":
+        bodies = [target.said(call_id, i) for i in range(events)]
+    else:
+        bodies = [target.dtmf(call_id, str(i % 10)) for i in range(events)]
     times: list[float] = []
     cpu: list[float] = []  # the server's CPU seconds before each webhook: robust to a busy machine
     async with httpx.AsyncClient(timeout=60) as http:
@@ -202,7 +219,7 @@ async def long_call(server: AppServer, target: Target, events: int) -> tuple[str
         cpu.append(server_cpu(server))
     first, last = statistics.mean(times[:100]), statistics.mean(times[-100:])
     cpu_first, cpu_last = (cpu[100] - cpu[0]) * 10, (cpu[-1] - cpu[-101]) * 10  # ms per webhook
-    return (f"{events} events on one call, one at a time: {events / elapsed:.0f}/s; first 100 {first:.2f} ms, "
+    return (f"{events} {kind} events on one call, one at a time: {events / elapsed:.0f}/s; first 100 {first:.2f} ms, "
             f"last 100 {last:.2f} ms each: last/first {last / first:.2f}; server CPU first 100 {cpu_first:.2f} ms, "
             f"last 100 {cpu_last:.2f} ms each: last/first {cpu_last / cpu_first:.2f}", last / first,
             cpu_last / cpu_first)
@@ -219,7 +236,31 @@ class Arrivals:
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-async def fan_out(server: AppServer, target: Target, subscribers: int) -> tuple[str, float, float]:
+def gc_pauses(server: AppServer) -> dict[str, tuple[float, int]]:
+    """The server's cycle collections so far by generation: (seconds, count), from its metrics (ops/heap.py); empty
+    when the server does not report them (an older checkout)."""
+    text = httpx.get(f"{server.url}/metrics", timeout=30).text
+    found: dict[str, list[float]] = {}
+    for line in text.splitlines():
+        for suffix, at in (("_sum", 0), ("_count", 1)):
+            if line.startswith(f"switchboard_gc_pause_seconds{suffix}{{"):
+                generation = line.split('generation="')[1].split('"')[0]
+                found.setdefault(generation, [0.0, 0.0])[at] = float(line.rsplit(" ", 1)[1])
+    return {g: (v[0], int(v[1])) for g, v in found.items()}
+
+
+def profiler(server: AppServer, folder: Path | None, subscribers: int) -> subprocess.Popen[bytes] | None:
+    """py-spy sampling the server while the measured events fan out (`--profile DIR`), if it is installed."""
+    if folder is None or not PY_SPY.exists():
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / f"fanout-{subscribers}-{server.process.pid}.txt"
+    return subprocess.Popen([str(PY_SPY), "record", "-p", str(server.process.pid), "-r", "250", "-f", "raw",
+                             "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def fan_out(server: AppServer, target: Target, subscribers: int,
+                  profile: Path | None = None) -> tuple[str, float, float]:
     process = psutil.Process(server.process.pid)
     before = process.memory_info().rss
     query = "subscription { liveCalls { cursor } }"
@@ -259,6 +300,8 @@ async def fan_out(server: AppServer, target: Target, subscribers: int) -> tuple[
         while time.perf_counter() - quiet[0] < 1.5:  # the last warm-up event's deliveries are not measured
             await asyncio.sleep(0.5)
         after = process.memory_info().rss
+        gc_before = gc_pauses(server)
+        spy = profiler(server, profile, subscribers)
         for digit in range(1, FANOUT_EVENTS + 1):
             body, headers = target.dtmf(call_id, str(digit))
             current = Arrivals(subscribers)
@@ -271,13 +314,20 @@ async def fan_out(server: AppServer, target: Target, subscribers: int) -> tuple[
             lasts.append((max(current.times) - started) * 1000)
             everyone += [(t - started) * 1000 for t in current.times]
             await asyncio.sleep(0.5)
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(60)
+        gc_spent = {g: round((n - gc_before.get(g, (0, 0))[0]) * 1000 / FANOUT_EVENTS, 1)
+                    for g, (n, _) in gc_pauses(server).items()}
+        gc_counts = {g: (n - gc_before.get(g, (0, 0))[1]) // FANOUT_EVENTS for g, (_, n) in gc_pauses(server).items()}
     for reader in readers:
         reader.cancel()
     await asyncio.gather(*(ws.close() for ws in connections), return_exceptions=True)
     per_sub = (after - before) / subscribers / 1024
     last = statistics.median(lasts)
     return (f"{subscribers} subscribers: last delivery median {last:.0f} ms, max {max(lasts):.0f} ms "
-            f"(p99 of all deliveries {pcts(everyone)[1]:.0f} ms); RSS +{per_sub:.1f} KiB per subscriber",
+            f"(p99 of all deliveries {pcts(everyone)[1]:.0f} ms); RSS +{per_sub:.1f} KiB per subscriber; cycle "
+            f"collections per event by generation: {gc_counts or 'not reported'}, ms per event: {gc_spent or '-'}",
             last, per_sub)
 
 
@@ -285,9 +335,13 @@ async def fan_out(server: AppServer, target: Target, subscribers: int) -> tuple[
 
 
 def ratio(label: str, figures: dict[str, list[float]]) -> None:
-    if len(figures) == 2 and all(figures.values()):
-        before, after = (statistics.median(v) for v in figures.values())
-        print(f"  {label}: after/before {after / before:.2f}", flush=True)
+    """Each target's median over the first's (before, when comparing)."""
+    medians = {k: statistics.median(v) for k, v in figures.items() if v}
+    if len(medians) < 2 or not all(medians.values()):
+        return
+    (first, base), *others = medians.items()
+    for name, value in others:
+        print(f"  {label}: {name}/{first} {value / base:.2f}", flush=True)
 
 
 async def measure(targets: list[Target], args: argparse.Namespace) -> None:
@@ -324,17 +378,23 @@ async def measure(targets: list[Target], args: argparse.Namespace) -> None:
         got = await each("long", lambda s, t: long_call(s, t, args.long_call))
         ratio("response last/first", {k: [r[1] for r in v] for k, v in got.items()})
         ratio("server CPU last/first", {k: [r[2] for r in v] for k, v in got.items()})
+    if "long-transcript" in args.mode:
+        print(f"one long call of {args.long_call} transcription lines:", flush=True)
+        got = await each("transcript", lambda s, t: long_call(s, t, args.long_call, "transcript"))
+        ratio("response last/first", {k: [r[1] for r in v] for k, v in got.items()})
+        ratio("server CPU last/first", {k: [r[2] for r in v] for k, v in got.items()})
     if "fanout" in args.mode:
         for count in args.subscribers:
             print(f"fan-out to {count} subscribers:", flush=True)
-            got = await each(f"fanout-{count}", functools.partial(fan_out, subscribers=count))
+            got = await each(f"fanout-{count}", functools.partial(fan_out, subscribers=count, profile=args.profile))
             ratio("last delivery", {k: [r[1] for r in v] for k, v in got.items()})
             ratio("RSS per subscriber", {k: [r[2] for r in v] for k, v in got.items()})
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--mode", action="append", choices=["latency", "webhooks", "long-call", "fanout"])
+    parser.add_argument("--mode", action="append", choices=["latency", "webhooks", "long-call", "long-transcript",
+                                                              "fanout"])
     parser.add_argument("--compare", type=Path, help="another checkout, measured as 'before'")
     parser.add_argument("--rate", type=float, default=500)
     parser.add_argument("--latency-rate", type=float, default=50)
@@ -344,6 +404,11 @@ def main() -> None:
     parser.add_argument("--long-call", type=int, default=2000)
     parser.add_argument("--subscribers", type=lambda v: [int(n) for n in v.split(",")], default=[1000])
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--compare-env", default="", metavar="NAME=VALUE[;NAME=VALUE]",
+                        help="settings of the 'before' server only (WS_PER_MESSAGE_DEFLATE=true: as it was served)")
+    parser.add_argument("--profile", type=Path, help="a folder for py-spy's raw samples of each fan-out")
+    parser.add_argument("--variant", action="append", default=[], metavar="LABEL:NAME=VALUE[;NAME=VALUE]",
+                        help="this checkout again with other settings, measured in the same rounds")
     args = parser.parse_args()
     args.mode = args.mode or ["latency", "webhooks", "long-call", "fanout"]
     print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}, {psutil.cpu_count()} cpus",
@@ -354,8 +419,14 @@ def main() -> None:
             pass
         after.key = load_private_key((Path(env["SWITCHBOARD_DATA_DIR"]) / DEV_KEY_FILE).read_text())
         targets = [after]
+        for variant in args.variant:
+            label, _, pairs = variant.partition(":")
+            extra = dict(pair.split("=", 1) for pair in pairs.split(";") if pair)
+            targets.append(Target(label, ROOT, env | extra, after.key, after.token, after.account_id))
         if args.compare:
-            targets.insert(0, Target("before", args.compare.resolve(), env, after.key, after.token, after.account_id))
+            before_env = env | dict(pair.split("=", 1) for pair in args.compare_env.split(";") if pair)
+            targets.insert(0, Target("before", args.compare.resolve(), before_env, after.key, after.token,
+                                     after.account_id))
         asyncio.run(measure(targets, args))
     print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
 

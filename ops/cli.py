@@ -69,7 +69,7 @@ def serve(
         raise typer.Exit(serve_workers(settings, host=host, port=port, workers=workers, reload=reload,
                                        access_log=access_log))
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None, lifespan="on", ws="websockets-sansio",
-                access_log=access_log)
+                ws_per_message_deflate=settings.ws_per_message_deflate, access_log=access_log)
 
 
 def _run(settings: Settings, work):  # noqa: ANN001, ANN202

@@ -12,7 +12,7 @@ from typing import Any, TypedDict
 from starlette.applications import Starlette
 
 from datasources.stores import Stores
-from ops import demo_traffic, reconcile
+from ops import demo_traffic, heap, reconcile
 from ops.first_start import first_start
 from ops.fleet import Fleet, open_fleet
 from ops.projector import Projector
@@ -65,6 +65,12 @@ def lifespan(settings: Settings) -> Lifespan:
                     log.warning("DEMO_CALLS_PER_MINUTE is ignored: it only dials through the simulated carrier")
             if settings.reconcile_interval is not None:
                 exits.push_async_callback(reconcile.schedule(stores, every=settings.reconcile_interval))
+            metrics = getattr(app.state, "metrics", None)
+            timer = heap.GcTimer(metrics.observe_gc) if metrics is not None else None
+            if timer is not None:
+                timer.install()
+                exits.callback(timer.remove)
+            exits.callback(heap.settle(freeze=settings.gc_freeze, threshold=settings.gc_threshold or None))
             yield {"stores": stores, "voice": voice, "fleet": fleet, "projection": projection, "demo_users": demo_users,
                    "started": time.monotonic()}
 

@@ -20,6 +20,7 @@ backlogs and the document caches are read when Prometheus scrapes (ops/metrics_r
 | switchboard_operations_refused_total           | ops.limits                                            |
 | switchboard_cost_budget_available_ratio        | ops.limits                                            |
 | switchboard_projection_drift                   | ops.reconcile                                         |
+| switchboard_gc_pause_seconds                   | ops.heap: each cycle collection, by generation        |
 | switchboard_build_info, process_*, python_*    | the package version; the process's CPU, memory, files |
 
 Labels stay bounded: paths are the app's routes, operation names the first 200 seen, event types the ones the
@@ -120,6 +121,11 @@ class Metrics:
             "switchboard_cost_budget_available_ratio", "Share of the caller's cost budget left after an operation",
             registry=r, buckets=(0, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 1),
         )
+        self.gc_seconds = Histogram(
+            "switchboard_gc_pause_seconds", "Time of one cycle collection (ops/heap.py)", ["generation"], registry=r,
+            buckets=LATENCY,
+        )
+        self.gc_child = [self.gc_seconds.labels(str(g)) for g in range(3)]
         # every worker runs the scheduled check over the same stores: the last check's counts, whichever worker ran
         # it, and still the last after that worker exited (a sum would count each drifted lead N times)
         self.drift = Gauge(
@@ -156,6 +162,9 @@ class Metrics:
 
     def observe_store(self, store: str, *, operation: str, seconds: float) -> None:
         self.store_child(store, operation).observe(seconds)
+
+    def observe_gc(self, generation: int, seconds: float) -> None:
+        self.gc_child[generation].observe(seconds)
 
     def refused_operation(self, reason: str) -> None:
         self.refused.labels(reason).inc()

@@ -86,12 +86,14 @@ def serve_workers(
         make_secrets(settings)
         asyncio.run(prepare(settings, stack.urls))
         os.environ.update(worker_environment(settings, stack.urls))
+        deflate = settings.ws_per_message_deflate
         if reload:  # one worker at a time: its own registry, as a single process
-            return run_workers(host=host, port=port, workers=workers, reload=True, access_log=access_log)
+            return run_workers(host=host, port=port, workers=workers, reload=True, access_log=access_log,
+                               deflate=deflate)
         with metrics_folder(settings.data_dir) as folder:
             # set before any worker is spawned, hence before any imports prometheus_client
             os.environ[MULTIPROC_DIR] = str(folder)
-            return run_workers(host=host, port=port, workers=workers, access_log=access_log,
+            return run_workers(host=host, port=port, workers=workers, access_log=access_log, deflate=deflate,
                                on_exit=lambda pid: multiprocess.mark_process_dead(pid, str(folder)))
     except KeyboardInterrupt:
         return 130
@@ -192,7 +194,7 @@ class Supervisor(Multiprocess):
 
 
 def run_workers(*, host: str, port: int, workers: int, reload: bool = False, access_log: bool = True,
-                on_exit: Callable[[int], None] = lambda pid: None) -> int:
+                deflate: bool = False, on_exit: Callable[[int], None] = lambda pid: None) -> int:
     """uvicorn's multiprocess supervisor, used directly rather than through `uvicorn.run`: it tells whether a
     worker failed to start (bad settings, a store refusing), which `uvicorn.run` swallows, and (`on_exit`) which
     workers exited while it ran. `reload`: uvicorn's change-reload supervisor over one worker instead."""
@@ -202,7 +204,8 @@ def run_workers(*, host: str, port: int, workers: int, reload: bool = False, acc
 
     config = uvicorn.Config(WORKER_APP, factory=True, host=host, port=port, workers=workers, log_config=None,
                             lifespan="on", ws="websockets-sansio", timeout_worker_healthcheck=HEALTHCHECK_TIMEOUT,
-                            reload=reload, reload_dirs=[str(PROJECT)] if reload else None, access_log=access_log)
+                            reload=reload, reload_dirs=[str(PROJECT)] if reload else None, access_log=access_log,
+                            ws_per_message_deflate=deflate)
     sock = config.bind_socket()
     if reload:
         try:

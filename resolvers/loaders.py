@@ -21,7 +21,7 @@ from datasources import signals
 from datasources.calls import logs as call_logs_redis
 from datasources.calls import store as call_store
 from datasources.calls.codec import load_call
-from datasources.calls.model import Call, dtmf_of
+from datasources.calls.model import Call, dtmf_of, transcript_of
 from datasources.mongo import calls as call_logs
 from datasources.mongo import leads
 from datasources.mongo.calls import CallLogRecord
@@ -286,6 +286,19 @@ class Loaders:
             if c.lead_id:
                 newest[c.lead_id] = c
         return [newest.get(i) for i in lead_ids]
+
+    @loader_property
+    def call_transcript(self) -> CountedLoader:
+        """A call's transcript (`model.transcript_of`): its transcript log while Redis keeps it, else the record's
+        (an archived call's log from MongoDB, or a live call's AI message history). Keyed by (call id, the record's
+        `transcript`)."""
+
+        async def fetch(calls: list[tuple[str, tuple[str, ...]]]) -> list[list[str]]:
+            ids = [call_id for call_id, _ in calls]
+            found = await call_logs_redis.transcript_logs(self.stores.redis, account_id=self.account_id, call_ids=ids)
+            return [transcript_of(lines, kept) for (_, kept), lines in zip(calls, found, strict=True)]
+
+        return loader(fetch)
 
     @loader_property
     def call_dtmf(self) -> CountedLoader:

@@ -3,66 +3,112 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import time
-from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from datasources.calls.broker import Entry
+from datasources.calls.broker import Stop
+from datasources.stores import Stores
 from resolvers.context import RequestContext
+from resolvers.identity.config import AuthConfig
 from resolvers.identity.sessions import session_ended
 from resolvers.permissions import Unauthenticated
 from resolvers.principal import Principal
 
-_CHECKING: dict[Principal, asyncio.Future[str | None]] = {}
+
+@dataclass(eq=False)
+class _Watch:
+    """A principal's session, watched once for all its subscriptions in this process."""
+
+    stop: Stop = field(default_factory=Stop)
+    reason: str | None = None
+    error: Exception | None = None
+    holders: int = 0
+    task: asyncio.Task[None] | None = None
 
 
-async def _session_ended(ctx: RequestContext, principal: Principal) -> str | None:
-    """`session_ended`, but one check at a time per principal in this process: a caller's subscriptions started
-    together come due together, and thousands of them each reading the same keys at the same instant exhausted
-    the Redis and PostgreSQL pools (bench/live_calls.py, 5,000 subscribers). A check already in flight when this
-    one comes due answers for both: a sign-out is still seen within `session_recheck`, plus at most the duration
-    of one check."""
-    pending = _CHECKING.get(principal)
-    if pending is None:
-        pending = _CHECKING[principal] = asyncio.ensure_future(session_ended(ctx.stores, ctx.auth, principal))
-        pending.add_done_callback(lambda _: _CHECKING.pop(principal, None))
-    return await asyncio.shield(pending)
+_WATCHES: dict[Principal, _Watch] = {}
 
 
-async def while_session_stands(ctx: RequestContext, source: AsyncIterator[Entry]) -> AsyncIterator[Entry]:
-    """Passes `source` on until the caller's credential stops standing, then raises why."""
-    principal, every = ctx.caller, ctx.auth.session_recheck.total_seconds()
-    pending: asyncio.Future[Entry] | None = None
-    checked = time.monotonic()
+async def _watching(watch: _Watch, stores: Stores, auth: AuthConfig, principal: Principal) -> None:
+    """Checks the session every `session_recheck` (and when the token expires) until it ends, then stops every
+    subscription holding the watch. A check that fails ends them with its error, as it did one by one."""
+    every = auth.session_recheck.total_seconds()
     try:
         while True:
-            if pending is None:
-                pending = asyncio.ensure_future(anext(source))
-            # the next check is due `every` after the last, however busy the stream: a flow of events must not
-            # keep a deactivated caller's subscription alive
-            wait = max(every - (time.monotonic() - checked), 0.0)
+            wait = every
             if principal.expires_at is not None:
                 wait = min(wait, max((principal.expires_at - datetime.now(UTC)).total_seconds(), 0.0))
-            done, _ = await asyncio.wait({pending}, timeout=wait)
-            if pending in done:
-                try:
-                    entry = pending.result()
-                except StopAsyncIteration:
-                    return
-                pending = None
-                yield entry
-                expired = principal.expires_at is not None and datetime.now(UTC) >= principal.expires_at
-                if time.monotonic() - checked < every and not expired:
-                    continue
-            reason = await _session_ended(ctx, principal)
-            checked = time.monotonic()
+            await asyncio.sleep(wait)
+            reason = await session_ended(stores, auth, principal)
             if reason is not None:
-                raise Unauthenticated(f"the subscription has ended: {reason}")
-    finally:
-        if pending is not None:
-            pending.cancel()
-            with contextlib.suppress(BaseException):
-                await pending
-        with contextlib.suppress(RuntimeError):
-            await source.aclose()  # type: ignore[attr-defined]
+                watch.reason = reason
+                break
+    except Exception as exc:
+        watch.error = exc
+    if _WATCHES.get(principal) is watch:
+        del _WATCHES[principal]  # a subscription started from now on watches afresh
+    watch.stop.stop()
+
+
+def _hold(ctx: RequestContext) -> _Watch:
+    principal = ctx.caller
+    watch = _WATCHES.get(principal)
+    if watch is None:
+        watch = _WATCHES[principal] = _Watch()
+        watch.task = asyncio.get_running_loop().create_task(_watching(watch, ctx.stores, ctx.auth, principal))
+    watch.holders += 1
+    return watch
+
+
+def _release(watch: _Watch, principal: Principal) -> None:
+    watch.holders -= 1
+    if watch.holders == 0 and not watch.stop.stopped:
+        if watch.task is not None:
+            watch.task.cancel()
+        if _WATCHES.get(principal) is watch:
+            del _WATCHES[principal]
+
+
+class SessionWatch:
+    """One subscription's hold on its caller's session watch: `with SessionWatch(ctx) as watch`, pass
+    `watch.stop` to the broker, stop at `watch.ended`, and `watch.check()` once the entries end, which raises
+    why the credential no longer stands (or the check's own error).
+
+    One watch per principal and process checks the session for all its subscriptions (a caller's subscriptions
+    started together used to come due together, and thousands of checks at once exhausted the pools): a sign-out
+    is seen within `session_recheck`, an expired token when it expires. A waiting subscription costs no task, no
+    timer and no generator of its own; the watch's `Stop` wakes them all."""
+
+    __slots__ = ("_principal", "_ctx", "_watch")
+
+    def __init__(self, ctx: RequestContext) -> None:
+        self._ctx = ctx
+        self._principal = ctx.caller
+        self._watch: _Watch | None = None
+
+    def __enter__(self) -> SessionWatch:
+        self._watch = _hold(self._ctx)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._watch is not None:
+            _release(self._watch, self._principal)
+            self._watch = None
+
+    @property
+    def stop(self) -> Stop:
+        assert self._watch is not None, "use the watch inside its `with`"
+        return self._watch.stop
+
+    @property
+    def ended(self) -> bool:
+        return self._watch is not None and self._watch.stop.stopped
+
+    def check(self) -> None:
+        watch = self._watch
+        if watch is None:
+            return
+        if watch.error is not None:
+            raise watch.error
+        if watch.reason is not None:
+            raise Unauthenticated(f"the subscription has ended: {watch.reason}")

@@ -112,8 +112,11 @@ def start_app(
     port = port or free_port()
     own = {"SIMULATOR_TARGET": f"http://127.0.0.1:{port}", "SIMULATOR_PACE": "0.05"}
     full_env = {**os.environ, "ENVIRONMENT": "test", "LOG_LEVEL": "WARNING", **own, **env}
+    # as `switchboard serve` runs it (ops/cli.py), WS_PER_MESSAGE_DEFLATE included
+    deflate = full_env.get("WS_PER_MESSAGE_DEFLATE", "false").lower() in ("1", "true", "yes", "on")
     cmd = [sys.executable, "-m", "uvicorn", "ops.app:create_app", "--factory", "--host", "127.0.0.1",
-           "--port", str(port), "--ws", "websockets-sansio", "--no-access-log"]
+           "--port", str(port), "--ws", "websockets-sansio", "--no-access-log",
+           "--ws-per-message-deflate", str(deflate).lower()]
     with open(log, "ab") as out:
         process = subprocess.Popen(cmd, cwd=root, env=full_env, stdout=out, stderr=subprocess.STDOUT)
     server = AppServer(f"http://127.0.0.1:{port}", process, log)

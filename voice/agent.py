@@ -45,7 +45,9 @@ question, which is right because question k+1 is only asked once answer k was fo
 
 Facts are keyed: (kind, key) -> Fact. `decide` returns those that are new or changed since the previous
 Conversation; a consumer keeps the last one per (kind, key), which ends as `facts(final conversation)` in any
-order (a key never disappears, and the last change of a key is to its final value).
+order (a key never disappears, and the last change of a key is to its final value), plus one `transcript_line`
+per final transcription line: those come from their event (`line_fact`), since the lines live in the call's
+transcript log rather than in the conversation, so a transcription event decided again returns its line again.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from datasources.calls.model import Call, CallEvent
+from datasources.calls.model import Call, CallEvent, LogLine
 from voice import scoring
 from voice.script import CallScript, ai_parameters, menu_text
 
@@ -125,7 +127,6 @@ class Conversation:
     partials: dict[str, tuple[Key, Any]] = field(default_factory=dict)  # latest value per result field
     opt_out_at: Key | None = None  # earliest AI evidence of the opt-out intent
     history: tuple[int, Key, tuple[tuple[str, str], ...]] | None = None  # longest message history, then latest
-    transcripts: tuple[tuple[Key, str, str], ...] = ()  # (key, track, text), final lines, sorted
     gathers: tuple[tuple[Key, str, str], ...] = ()  # (key, status, digits), sorted
     speak_ends: tuple[tuple[Key, str], ...] = ()  # (key, status), sorted
     issued: frozenset[str] = frozenset()
@@ -145,7 +146,6 @@ class Conversation:
             "history": None
             if self.history is None
             else [self.history[0], _dump_key(self.history[1]), [list(line) for line in self.history[2]]],
-            "transcripts": [[_dump_key(k), track, text] for k, track, text in self.transcripts],
             "gathers": [[_dump_key(k), status, digits] for k, status, digits in self.gathers],
             "speak_ends": [[_dump_key(k), status] for k, status in self.speak_ends],
             "issued": sorted(self.issued),
@@ -170,7 +170,6 @@ class Conversation:
             history=None
             if history is None
             else (history[0], _need_key(history[1]), tuple((r, c) for r, c in history[2])),
-            transcripts=tuple((_need_key(k), track, text) for k, track, text in data["transcripts"]),
             gathers=tuple((_need_key(k), status, digits) for k, status, digits in data["gathers"]),
             speak_ends=tuple((_need_key(k), status) for k, status in data["speak_ends"]),
             issued=frozenset(data["issued"]),
@@ -236,9 +235,38 @@ def _inserted[T](entries: tuple[T, ...], entry: T) -> tuple[T, ...]:
     return (*entries[:at], entry, *entries[at:])
 
 
+def _heard(event: CallEvent) -> tuple[str, str] | None:
+    """(speaker, text) of a final transcription line, else None."""
+    data = event.payload.get("transcription_data")
+    if event.type != "call.transcription" or not isinstance(data, dict) or data.get("is_final", True) is not True:
+        return None
+    line, track = data.get("transcript"), data.get("transcription_track")
+    if not isinstance(line, str) or not line.strip():
+        return None
+    return ("lead" if (track if isinstance(track, str) else "inbound") == "inbound" else "agent"), line.strip()
+
+
+def transcript_line(event: CallEvent) -> LogLine | None:
+    """The event's line of the call's transcript log ("speaker: text"), for a final transcription line."""
+    heard = _heard(event)
+    return None if heard is None else LogLine(event.occurred_at, event.id, f"{heard[0]}: {heard[1]}")
+
+
+def line_fact(event: CallEvent) -> Fact | None:
+    """The live view's `transcript_line` fact of a final transcription line. Not folded: the lines grow with the
+    call, so they live in the call's transcript log (`transcript_line`), and the fact comes from the event."""
+    heard = _heard(event)
+    if heard is None:
+        return None
+    at = event.occurred_at.isoformat()
+    return _fact("transcript_line", f"t:{at}:{event.id}", at=at, speaker=heard[0], text=heard[1])
+
+
 def fold(conv: Conversation, event: CallEvent) -> Conversation:
     """The conversation with the event's facts. Idempotent by construction (minimums, latest-wins by key, sorted
-    sets): an event folded again changes nothing, so no list of seen event ids has to grow with the call."""
+    sets): an event folded again changes nothing, so no list of seen event ids has to grow with the call. A
+    transcription line is not folded (`transcript_line`): the conversation stays as long as the dialogue's
+    steps, however long the call."""
     key, payload, kind = _key(event), event.payload, event.type
     text = payload.get("result")
     if kind == "call.answered":
@@ -268,14 +296,6 @@ def fold(conv: Conversation, event: CallEvent) -> Conversation:
         return _history(conv, event)
     if kind == "call.ai_gather.message_history_updated":
         return _history(conv, event)
-    if kind == "call.transcription":
-        data = payload.get("transcription_data")
-        if isinstance(data, dict) and data.get("is_final", True) is True:
-            line, track = data.get("transcript"), data.get("transcription_track")
-            if isinstance(line, str) and line.strip():
-                line_entry = (key, track if isinstance(track, str) else "inbound", line.strip())
-                return replace(conv, transcripts=_inserted(conv.transcripts, line_entry))
-        return conv
     if kind == "call.gather.ended":
         status, digits = payload.get("status"), payload.get("digits")
         if isinstance(status, str) and status in ENDED_BY_HANGUP:  # a hostile payload may hold any JSON here
@@ -476,6 +496,8 @@ def decide(
             conv = replace(conv, issued=conv.issued | {step.name})
             commands.append(Command(step.kind, step.params, command_id(call.id, step.name), step.name))
     before, after = facts(conversation, script, context), facts(conv, script, context)
+    if (line := line_fact(event)) is not None:
+        after[(line.kind, line.key)] = line
     changed = [fact for key, fact in sorted(after.items()) if before.get(key) != fact]
     return Decision(commands, changed, conv)
 
@@ -509,7 +531,8 @@ def agent_step(conv: Conversation, script: CallScript) -> str:
 
 
 def facts(conv: Conversation, script: CallScript, context: AgentContext) -> dict[tuple[str, str], Fact]:
-    """Every fact the conversation establishes, by (kind, key)."""
+    """Every fact the conversation establishes, by (kind, key); the transcription lines are each their event's
+    (`line_fact`), not the conversation's."""
     found: list[Fact] = [_fact("step", "current", step=agent_step(conv, script))]
     if "qualify" in conv.issued:
         found.append(_fact("question_asked", "ai", via="ai", text=script.greeting))
@@ -517,11 +540,6 @@ def facts(conv: Conversation, script: CallScript, context: AgentContext) -> dict
         if f"ask:{question.criterion}" in conv.issued:
             found.append(_fact("question_asked", question.criterion, via="dtmf", text=question.menu))
     found += _answers(conv, script)
-    for at, track, line in conv.transcripts:
-        speaker = "lead" if track == "inbound" else "agent"
-        found.append(
-            _fact("transcript_line", f"t:{at[0].isoformat()}:{at[1]}", at=_iso(at), speaker=speaker, text=line)
-        )
     if conv.history is not None:
         _, at, lines = conv.history
         for i, (role, content) in enumerate(lines):

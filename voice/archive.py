@@ -5,16 +5,20 @@ Every step is idempotent, so the outbox may run an archive again after a failure
 
 from __future__ import annotations
 
-from datasources.calls.model import Call
+from collections.abc import Sequence
+
+from datasources.calls.model import Call, LogLine, transcript_of
 from datasources.mongo import calls as call_logs
 from datasources.mongo import leads
 from datasources.stores import Stores
 
 
-def conversation_text(call: Call) -> str:
-    """What Chroma indexes for a call: the transcript, else a summary of what happened."""
-    if call.transcript:
-        return "\n".join(call.transcript)
+def conversation_text(call: Call, transcript: Sequence[str] | None = None) -> str:
+    """What Chroma indexes for a call: the transcript (`transcript_of` its log; the record's by default), else a
+    summary of what happened."""
+    transcript = call.transcript if transcript is None else transcript
+    if transcript:
+        return "\n".join(transcript)
     parts = [f"{call.direction} call ended {call.state}"]
     if call.hangup_cause:
         parts.append(f"hangup cause {call.hangup_cause}")
@@ -25,7 +29,9 @@ def conversation_text(call: Call) -> str:
     return ", ".join(parts)
 
 
-async def archive(stores: Stores, call: Call, events: list[dict]) -> None:
+async def archive(stores: Stores, call: Call, events: list[dict], said: Sequence[LogLine] = ()) -> None:
+    """`said`: the call's transcript log (its transcription lines); without any, its AI message history is kept."""
+    transcript = transcript_of(said, call.transcript)
     fields = {
         "lead_id": call.lead_id,
         "direction": call.direction,
@@ -40,7 +46,7 @@ async def archive(stores: Stores, call: Call, events: list[dict]) -> None:
         "hangup_source": call.hangup_source,
         "answered_by": call.answered_by,
         "recording_url": call.recording_url,
-        "transcript": "\n".join(call.transcript) or None,
+        "transcript": "\n".join(transcript) or None,
         "outcome": call.outcome,
         "qualification": call.qualification,
         "closer_id": call.closer_id,
@@ -65,6 +71,6 @@ async def archive(stores: Stores, call: Call, events: list[dict]) -> None:
     metadata = {"outcome": call.outcome, "score": score, "state": call.state.value,
                 "class": call.qualification.get("class") if call.qualification else None}
     await stores.vectors.upsert_conversation(
-        account_id=call.account_id, call_id=call.id, lead_id=call.lead_id, text=conversation_text(call),
+        account_id=call.account_id, call_id=call.id, lead_id=call.lead_id, text=conversation_text(call, transcript),
         metadata=metadata,
     )

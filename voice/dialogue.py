@@ -101,16 +101,15 @@ def conversation_of(call: Call) -> Conversation:
 
 
 def with_agent(call: Call, conversation: Conversation, script: CallScript, context: AgentContext) -> Call:
-    """The call with the conversation and what the live view reads of it (step, transcript, score, outcome)."""
+    """The call with the conversation and what the live view reads of it (step, AI message history, score,
+    outcome). The transcription lines are the call's transcript log's, not the record's (`model.transcript_of`)."""
     found = agent.facts(conversation, script, context)
     step = str(found[("step", "current")].as_dict()["step"])
     lines = sorted(
         (f for (kind, _), f in found.items() if kind == "transcript_line"),
         key=lambda f: (str(f.as_dict()["at"]), f.key),
     )
-    # the transcription of both tracks when there is one; else the AI gather's message history
-    heard = [f for f in lines if f.key.startswith("t:")] or lines
-    transcript = tuple(f"{f.as_dict()['speaker']}: {f.as_dict()['text']}" for f in heard)
+    transcript = tuple(f"{f.as_dict()['speaker']}: {f.as_dict()['text']}" for f in lines)
     scored = found.get(("score_set", "score"))
     qualification = None
     if scored is not None:

@@ -26,6 +26,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from datasources.calls.codec import load_call
+from datasources.calls.logs import transcript_logs
 from datasources.mongo import calls as call_logs
 from datasources.redis import keys
 from datasources.stores import Stores
@@ -126,8 +127,9 @@ class ArchiveWorker:
         rows: Any = await redis.xrange(keys.call_stream(account_id, call_id))
         events = [orjson.loads(fields["event"]) for _, fields in rows]
         history = [{k: e[k] for k in ("type", "event_id", "occurred_at")} for e in events]
+        [said] = await transcript_logs(redis, account_id=account_id, call_ids=[call_id])
         try:
-            await archive(self.stores, load_call(orjson.loads(raw)), history)
+            await archive(self.stores, load_call(orjson.loads(raw)), history, said)
         except Exception as exc:
             log.warning("archive of call %s failed, will retry: %r", call_id, exc)
             return repr(exc)
@@ -141,6 +143,7 @@ class ArchiveWorker:
             pipe.expire(keys.call_state(account_id, call_id), self.retention)
             pipe.expire(keys.call_stream(account_id, call_id), self.retention)
             pipe.expire(keys.call_dtmf(account_id, call_id), self.retention)
+            pipe.expire(keys.call_transcript(account_id, call_id), self.retention)
             await pipe.execute()
 
     async def _failed(self, entry_id: str, fields: dict[str, str], error: str) -> None:

@@ -61,7 +61,8 @@ def _local_change(
 
 
 def _archived(call: Call) -> tuple[object, ...]:
-    """What an ended call's archive holds that a late event can still change (a recording, a late transcript)."""
+    """What an ended call's archive holds that a late event can still change in the record (a recording, the AI
+    history); a late transcription line is its own log's, and queues the archive itself."""
     return (call.state, call.recording_url, call.transcript, call.qualification, call.outcome, call.closer_id)
 
 
@@ -131,10 +132,13 @@ class CallService:
             # store has already told a repeat apart, and `apply` is idempotent, so `after == before` says nothing
             decided.append((commands, facts))
             main = entry(event.type, event.id, event.occurred_at, after)
-            line = log_line(event)
+            line, heard = log_line(event), agent.transcript_line(event)
+            # a transcription line that arrives after the call ended changes its archive: archived again
+            changed = _archived(before) != _archived(after) or heard is not None
             return Change(dump_call(after), main, active=not after.terminal,
-                          archive=after.terminal and (not before.terminal or _archived(before) != _archived(after)),
-                          extra=dialogue.fact_entries(event, facts, main["call"]), dtmf=(line,) if line else ())
+                          archive=after.terminal and (not before.terminal or changed),
+                          extra=dialogue.fact_entries(event, facts, main["call"]), dtmf=(line,) if line else (),
+                          transcript=(heard,) if heard else ())
 
         if event.type == "call.initiated" and event.call_control_id:
             # before the event is applied (an idempotent SET): a failure here leaves the event unapplied, so its

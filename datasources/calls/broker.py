@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +67,33 @@ class CursorExpired(Exception):
     """Events after the cursor were trimmed or expired: the subscriber must re-read the state and start afresh."""
 
 
+class Stop:
+    """Ends the subscriptions that were given it, at once and all together (`stop`): each one's iteration
+    returns as soon as it runs again, whether it is replaying or waiting for a live entry. One per principal
+    (resolvers/streams.py) ends every subscription of a session that has ended, with no timer of their own."""
+
+    __slots__ = ("_ends", "stopped")
+
+    def __init__(self) -> None:
+        self.stopped = False
+        self._ends: set[Callable[[], None]] = set()
+
+    def add(self, end: Callable[[], None]) -> None:
+        if self.stopped:
+            end()
+        else:
+            self._ends.add(end)
+
+    def discard(self, end: Callable[[], None]) -> None:
+        self._ends.discard(end)
+
+    def stop(self) -> None:
+        self.stopped = True
+        ends, self._ends = self._ends, set()
+        for end in ends:
+            end()
+
+
 class _Mailbox:
     """A subscriber's queue: a list and, only while the subscriber waits, one future. asyncio.Queue keeps four
     deques (about 3 KB) per subscriber, most of what a waiting subscriber cost the broker; the bound is the
@@ -85,6 +112,9 @@ class _Mailbox:
 
     def size(self) -> int:
         return len(self.items)
+
+    def end(self) -> None:
+        self.put(None)
 
     async def get(self) -> Entry | None:
         while not self.items:
@@ -138,14 +168,19 @@ class StreamBroker:
     def subscriber_count(self) -> int:
         return sum(len(s.subscribers) for s in self._streams.values())
 
-    async def subscribe(self, account_id: int, stream_key: str, after: str | None) -> AsyncIterator[Entry]:
-        """Entries of `stream_key` after `after` (or from now on when None), then live, until cancelled.
+    async def subscribe(
+        self, account_id: int, stream_key: str, after: str | None, stop: Stop | None = None
+    ) -> AsyncGenerator[Entry]:
+        """Entries of `stream_key` after `after` (or from now on when None), then live, until cancelled or `stop`.
 
         The replay pages through the stream straight to the caller, at the caller's pace, so a long history does
         not count against the live queue; only the tail that arrives while it joins the live readers is queued.
         """
         stream = self._hold(stream_key)
         sub = _Subscriber(_Mailbox(), (0, 0))
+        end = sub.queue.end
+        if stop is not None:
+            stop.add(end)
         try:
             if after is not None:
                 sub.last = parse_id(after)
@@ -156,6 +191,8 @@ class StreamBroker:
                     for entry_id, fields in rows:
                         entry = self._decode(stream_key, entry_id, fields)
                         sub.last = parse_id(entry_id)  # past a malformed entry too
+                        if stop is not None and stop.stopped:
+                            return
                         if entry is not None:
                             yield entry
                     if len(rows) < self.batch:
@@ -198,6 +235,8 @@ class StreamBroker:
                     return
                 yield item
         finally:
+            if stop is not None:
+                stop.discard(end)
             stream.subscribers.discard(sub)
             self._release(account_id, stream_key, stream)
 

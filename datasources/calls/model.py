@@ -57,8 +57,10 @@ class Call:
 
     What grows with a call lives beside it, never in it: the ids of the events applied are the per-event
     de-duplication keys (`keys.webhook_seen`), checked inside the same WATCH; the DTMF digits are a log (`LogLine`,
-    a sorted set keyed by the call), read only by whoever shows them. So a webhook's transaction reads and writes
-    the same few hundred bytes on the first event of a call and on the ten-thousandth."""
+    a sorted set keyed by the call), and so are the transcription lines (`transcript` here holds only the AI
+    gather's message history, one event's worth, shown when the call has no transcription: `transcript_of`),
+    read only by whoever shows them. So a webhook's transaction reads and writes the same few hundred bytes on the
+    first event of a call and on the ten-thousandth."""
 
     id: str
     account_id: int
@@ -77,7 +79,7 @@ class Call:
     hangup_source: str | None = None
     answered_by: str | None = None
     recording_url: str | None = None
-    transcript: tuple[str, ...] = ()
+    transcript: tuple[str, ...] = ()  # the AI gather's message history as lines; see `transcript_of`
     gathered: str | None = None
     speaking: bool = False
     updated_at: datetime | None = None
@@ -121,6 +123,13 @@ class LogLine:
 def dtmf_of(lines: Iterable[LogLine]) -> str:
     """The digits pressed, in (occurred_at, event id) order: the same for any order or repetition of the lines."""
     return "".join(line.value for line in sorted(set(lines)))
+
+
+def transcript_of(lines: Iterable[LogLine], history: Iterable[str]) -> list[str]:
+    """What a call's `transcript` shows: its transcription lines (both tracks, "speaker: text") in (occurred_at,
+    event id) order when it has any, else the AI gather's message history kept in the call."""
+    heard = [line.value for line in sorted(set(lines))]
+    return heard or list(history)
 
 
 @dataclass(frozen=True)

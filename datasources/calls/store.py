@@ -2,7 +2,8 @@
 
 A call is one JSON value under its key. A change is an optimistic transaction: WATCH the call's key and the
 event's de-duplication key, compute the new call in Python (the caller passes the pure function), then in one
-MULTI: write the call, mark the event seen (with a TTL), add its lines to the call's DTMF log, append the event to
+MULTI: write the call, mark the event seen (with a TTL), add its lines to the call's DTMF and transcript logs (the
+transcript capped to its newest TRANSCRIPT_MAX lines), append the event to
 the call's stream and to the account's stream (both capped), keep the set of active calls and the lead -> live
 call index beside it, and publish a wake-up. Two replicas applying events of the same call at once both succeed:
 the loser of the race retries on the fresh value.
@@ -29,6 +30,7 @@ from datasources.redis import keys
 SEEN_TTL = 7 * 24 * 3600  # Telnyx retries for hours; a week is plenty
 CALL_STREAM_MAX = 1_000
 ACCOUNT_STREAM_MAX = 10_000
+TRANSCRIPT_MAX = 1_000  # a call's transcript log keeps its newest lines, as its stream keeps its newest events
 MAX_RETRIES = 50
 
 type Json = dict[str, Any]
@@ -52,6 +54,7 @@ class Change:
     archive: bool = False  # the call just ended, or an ended call learnt more: queue its archiving
     extra: tuple[Json, ...] = ()  # more entries after `entry` on both streams (the agent's dialogue steps)
     dtmf: tuple[LogLine, ...] = ()  # lines for the call's DTMF log
+    transcript: tuple[LogLine, ...] = ()  # lines for the call's transcript log (capped: TRANSCRIPT_MAX)
 
 
 def _stream_fields(entry: Json) -> dict[Any, Any]:
@@ -109,6 +112,13 @@ async def transact(
                     if not change.active:
                         # a late digit on an ended call: never a log without an end (the archive sets its TTL)
                         pipe.expire(log_key, SEEN_TTL, nx=True)
+                if change.transcript:
+                    said_key = keys.call_transcript(account_id, call_id)
+                    pipe.zadd(said_key, {member(line): 0 for line in change.transcript})
+                    # the newest lines by (occurred_at, event id): the same set whatever order the lines came in
+                    pipe.zremrangebyrank(said_key, 0, -TRANSCRIPT_MAX - 1)
+                    if not change.active:
+                        pipe.expire(said_key, SEEN_TTL, nx=True)
                 if change.archive:
                     pipe.xadd(keys.archive_outbox(), {"account_id": str(account_id), "call_id": call_id})
                 pipe.publish(keys.notify_channel(account_id), call_id)

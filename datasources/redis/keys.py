@@ -20,6 +20,11 @@ def call_dtmf(account_id: int, call_id: str) -> str:
     return f"{PREFIX}:acct:{account_id}:call:{call_id}:dtmf"
 
 
+def call_transcript(account_id: int, call_id: str) -> str:
+    """A call's transcription lines: a sorted set like the DTMF log, one member per line, capped to the newest."""
+    return f"{PREFIX}:acct:{account_id}:call:{call_id}:transcript"
+
+
 def lead_live_calls(account_id: int, lead_id: str) -> str:
     """The ids of a lead's live calls (a set): the lead -> live call index, kept with `active_calls`."""
     return f"{PREFIX}:acct:{account_id}:lead:{lead_id}:calls:live"

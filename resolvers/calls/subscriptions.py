@@ -13,6 +13,7 @@ shares the execution of equal documents (schema/sharing.py). Subscribers of anot
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
@@ -28,7 +29,7 @@ from datasources.redis import keys
 from resolvers.context import RequestContext
 from resolvers.errors import InputError
 from resolvers.ids import decode_as
-from resolvers.streams import while_session_stands
+from resolvers.streams import SessionWatch
 
 log = logging.getLogger(__name__)
 
@@ -85,11 +86,17 @@ async def _follow(ctx: RequestContext, stream_key: str, after: str | None) -> As
     if ctx.events is None:
         raise GraphQLError("live calls are not configured on this server")
     try:
-        async for entry in while_session_stands(ctx, ctx.events.subscribe(ctx.account_id, stream_key, after)):
-            ctx.fresh_loaders()  # this event's nested fields read the rows as they are now
-            update = await _shared(ctx, entry, stream_key)
-            if update is not None:
-                yield update
+        with SessionWatch(ctx) as watch:
+            source = ctx.events.subscribe(ctx.account_id, stream_key, after, watch.stop)
+            async with contextlib.aclosing(source) as entries:
+                async for entry in entries:
+                    if watch.ended:
+                        break
+                    ctx.fresh_loaders()  # this event's nested fields read the rows as they are now
+                    update = await _shared(ctx, entry, stream_key)
+                    if update is not None:
+                        yield update
+            watch.check()
     except Overflow as exc:
         raise GraphQLError(str(exc), extensions={"code": "SUBSCRIBER_TOO_SLOW"}) from None
     except CursorExpired as exc:

@@ -7,6 +7,7 @@ session ends; `optimizationProgress` also ends after the job's last event.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from resolvers.context import RequestContext
 from resolvers.errors import InputError
 from resolvers.fleet.job import job_key
 from resolvers.ids import decode_int
-from resolvers.streams import while_session_stands
+from resolvers.streams import SessionWatch
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +53,14 @@ async def _entries(ctx: RequestContext, stream_key: str, after: str | None, what
     if ctx.events is None:
         raise GraphQLError("live updates are not configured on this server")
     try:
-        async for entry in while_session_stands(ctx, ctx.events.subscribe(ctx.account_id, stream_key, after)):
-            yield entry
+        with SessionWatch(ctx) as watch:
+            source = ctx.events.subscribe(ctx.account_id, stream_key, after, watch.stop)
+            async with contextlib.aclosing(source) as entries:
+                async for entry in entries:
+                    if watch.ended:
+                        break
+                    yield entry
+            watch.check()
     except Overflow as exc:
         raise GraphQLError(str(exc), extensions={"code": "SUBSCRIBER_TOO_SLOW"}) from None
     except CursorExpired:

@@ -34,6 +34,11 @@ class CallState(Enum):
     VOICEMAIL = "voicemail"
 
 
+async def _transcript(root: Call, info: Info) -> list[str]:
+    lines: list[str] = await info.context.loaders.call_transcript.load((root.record.id, root.record.transcript))
+    return lines
+
+
 @strawberry.type(description="A phone call: live state from Redis while it lasts, its log in MongoDB after.")
 class Call(Node):
     id: strawberry.ID
@@ -50,7 +55,10 @@ class Call(Node):
     hangup_source: str | None
     answered_by: str | None
     recording_url: str | None
-    transcript: list[str]
+    transcript: list[str] = strawberry.field(
+        resolver=_transcript, description="What was said: the transcription of both tracks (\"lead: ...\", "
+        "\"agent: ...\") in the order spoken, else the AI gather's message history. Live: the call's transcript log "
+        "in Redis (its newest 1,000 lines); ended: its log in MongoDB.")
     gathered: str | None
     speaking: bool
     updated_at: datetime | None
@@ -89,7 +97,7 @@ class Call(Node):
             direction=r.direction, from_number=r.from_number, to_number=r.to_number, started_at=r.started_at,
             answered_at=r.answered_at, ended_at=r.ended_at, duration_sec=r.duration_sec, hangup_cause=r.hangup_cause,
             hangup_source=r.hangup_source, answered_by=r.answered_by, recording_url=r.recording_url,
-            transcript=list(r.transcript), gathered=r.gathered, speaking=r.speaking,
+            gathered=r.gathered, speaking=r.speaking,
             updated_at=r.updated_at, agent_step=r.agent_step, outcome=r.outcome, record=r,
         )
 

@@ -215,6 +215,34 @@ async def test_signed_webhooks_reach_subscribers_once(
     assert len(manual) == 1 and events[-1]["call"]["state"] == "COMPLETED"
 
 
+async def test_transcription_lines_are_kept_beside_the_call_in_order(
+    app_server: AppServer, gql: GraphQL, store_env: dict[str, str]
+) -> None:
+    """A talkative call's lines go to its transcript log, not into its JSON, which stays the same size; the
+    `transcript` field reads them in the order spoken whatever the order they were delivered in."""
+    account_id = int(decode((await gql.query("{ account { id } }"))["account"]["id"])[1])
+    call_id = uuid.uuid4().hex
+    state = encode(call_id=call_id, account_id=account_id, key=CLIENT_STATE_KEY)
+    bodies = [envelope("call.transcription", {
+        "call_control_id": f"v3:said-{call_id}", "client_state": state,
+        "transcription_data": {"transcript": f"line {n}", "is_final": True,
+                               "transcription_track": "inbound" if n % 2 else "outbound"}}) for n in range(40)]
+    key, url = dev_key(store_env), f"{app_server.url}/webhooks/telnyx"
+    with redis.Redis.from_url(store_env["REDIS_URL"], decode_responses=True) as client:
+        async with httpx.AsyncClient() as http:
+            for body in bodies[:2]:
+                assert (await http.post(url, content=body, headers=signed_headers(key, body))).status_code == 200
+            short = client.get(keys.call_state(account_id, call_id))
+            for body in reversed(bodies[2:]):
+                assert (await http.post(url, content=body, headers=signed_headers(key, body))).status_code == 200
+        long = client.get(keys.call_state(account_id, call_id))
+        assert short is not None and long is not None and "line " not in long
+        assert len(long) <= len(short) + 16  # the same fields; a timestamp may gain its microseconds
+        assert client.zcard(keys.call_transcript(account_id, call_id)) == 40
+    found = await gql.query("query($id: ID!) { call(id: $id) { transcript } }", id=encode_id("Call", call_id))
+    assert found["call"]["transcript"] == [f"{'lead' if n % 2 else 'agent'}: line {n}" for n in range(40)]
+
+
 async def test_webhook_rejections_store_nothing(app_server: AppServer, store_env: dict[str, str]) -> None:
     key = dev_key(store_env)
     url = f"{app_server.url}/webhooks/telnyx"

@@ -14,7 +14,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from datasources.calls.model import Call, CallEvent
-from voice.agent import AgentContext, Closer, Command, Conversation, Fact, command_id, decide, facts
+from voice.agent import (
+    AgentContext,
+    Closer,
+    Command,
+    Conversation,
+    Fact,
+    command_id,
+    decide,
+    facts,
+    line_fact,
+    transcript_line,
+)
 from voice.script import DEFAULT_SCRIPT, CallScript, ai_parameters
 
 T0 = datetime(2026, 3, 2, 15, 4, 5, tzinfo=UTC)
@@ -325,6 +336,25 @@ def test_duplicates_are_ignored() -> None:
     assert (repeat.commands, repeat.facts, repeat.conversation) == ([], [], once.conversation)
 
 
+def test_transcription_lines_are_not_folded_but_each_its_events() -> None:
+    """The conversation stays as long as the dialogue's steps however long the call talks: a final line is the
+    event's fact and log line (voice/agent.py), and a partial one is neither."""
+    events = human(WARM)
+    final, partial = events[5], events[6]
+    conversation = run(events[:5]).conversation
+    said = decide(CALL, conversation, final, DEFAULT_SCRIPT, WITH_CLOSER)
+    assert said.conversation == conversation
+    assert [f.kind for f in said.facts] == ["transcript_line"] and said.facts[0] == line_fact(final)
+    assert said.facts[0].as_dict() == {"at": final.occurred_at.isoformat(), "speaker": "lead", "text": "yes we do"}
+    line = transcript_line(final)
+    assert line is not None and (line.event_id, line.value) == (final.id, "lead: yes we do")
+    assert transcript_line(partial) is None and line_fact(partial) is None
+    assert decide(CALL, conversation, partial, DEFAULT_SCRIPT, WITH_CLOSER).facts == []
+    many = [ev("call.transcription", f"tr{n}", 100 + n, transcription_data={"transcript": f"line {n}"})
+            for n in range(50)]
+    assert run([*events[:5], *many]).conversation == conversation
+
+
 def test_command_ids_derive_from_the_call_and_the_step() -> None:
     result = run(human(WARM))
     assert [c.command_id for c in result.commands] == [command_id("call-1", s) for s in result.steps]
@@ -384,7 +414,8 @@ def test_any_order_and_duplication_gives_the_same_commands_and_facts(
     ids = [c.command_id for c in actual.commands]
     assert len(ids) == len(set(ids))  # each command exactly once over the whole run
     assert actual.conversation == expected.conversation
-    assert actual.facts == expected.facts == facts(expected.conversation, DEFAULT_SCRIPT, context)
+    lines = {(f.kind, f.key): f for f in map(line_fact, events) if f is not None}
+    assert actual.facts == expected.facts == facts(expected.conversation, DEFAULT_SCRIPT, context) | lines
 
 
 @PROPERTY

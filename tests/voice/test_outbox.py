@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import orjson
@@ -12,7 +13,8 @@ from redis.asyncio import Redis
 
 import voice.outbox
 from datasources.calls.codec import dump_call
-from datasources.calls.model import Call
+from datasources.calls.logs import member
+from datasources.calls.model import Call, LogLine, transcript_of
 from datasources.redis import keys, open_redis
 from datasources.stores import Stores
 from ops.embedded.process import ChildServer
@@ -44,9 +46,10 @@ def archived(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Stands in for the stores: a call whose id starts with `bad` fails to archive."""
     done: list[str] = []
 
-    async def archive(stores: Stores, call: Call, events: list[dict[str, Any]]) -> None:
+    async def archive(stores: Stores, call: Call, events: list[dict[str, Any]], said: list[LogLine]) -> None:
         if call.id.startswith("bad"):
             raise ConnectionError("mongodb is down")
+        assert transcript_of(said, ()) == [f"lead: {call.id} said"]  # the call's transcript log goes with it
         done.append(call.id)
 
     monkeypatch.setattr(voice.outbox, "archive", archive)
@@ -57,6 +60,8 @@ async def ended(redis: Redis, call_id: str) -> str:
     await redis.set(keys.call_state(ACCOUNT, call_id), orjson.dumps(dump_call(Call(id=call_id, account_id=ACCOUNT))))
     await redis.xadd(keys.call_stream(ACCOUNT, call_id),
                      {"event": orjson.dumps({"type": "call.hangup", "event_id": "e", "occurred_at": "now"})})
+    line = LogLine(datetime(2026, 11, 29, tzinfo=UTC), "t1", f"lead: {call_id} said")
+    await redis.zadd(keys.call_transcript(ACCOUNT, call_id), {member(line): 0})
     return str(await redis.xadd(keys.archive_outbox(), {"account_id": str(ACCOUNT), "call_id": call_id}))
 
 
@@ -84,6 +89,7 @@ async def test_archived_calls_expire_and_the_outbox_keeps_only_what_is_unacknowl
     for call_id in archived:
         assert 0 < await redis.ttl(keys.call_state(ACCOUNT, call_id)) <= 600
         assert 0 < await redis.ttl(keys.call_stream(ACCOUNT, call_id)) <= 600
+        assert 0 < await redis.ttl(keys.call_transcript(ACCOUNT, call_id)) <= 600
     assert await redis.ttl(keys.call_state(ACCOUNT, "bad-1")) == -1  # not archived: kept
     # trimmed up to the oldest pending entry: the acknowledged one after it waits for the trim past it
     assert [i for i, _ in await outbox(redis)] == [bad, good]

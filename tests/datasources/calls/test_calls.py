@@ -8,12 +8,14 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
 from datasources.calls import logs, store
 from datasources.calls.broker import Entry, Overflow, StreamBroker, parse_id
-from datasources.calls.model import LogLine, dtmf_of
+from datasources.calls.model import LogLine, dtmf_of, transcript_of
 from datasources.calls.store import Change, Json
+from datasources.redis import backup as redis_backup
 from datasources.redis import keys, open_redis
 
 
@@ -94,6 +96,79 @@ async def test_the_dtmf_log_is_a_set_read_in_order(redis: Redis) -> None:
     [lines, none] = await logs.dtmf_logs(redis, account_id=account, call_ids=["c", "other"])
     assert dtmf_of(lines) == "123" and [line.value for line in lines] == ["1", "2", "3"] and none == []
     assert await redis.get(keys.call_state(account, "c")) == '{"lead_id":"lead-a"}'
+
+
+def said(*seconds: int, call: Json | None = None) -> Callable[[Json | None], Change]:
+    """A change that adds transcription lines by their second ("lead: line n"), and writes `call` (else n + 1)."""
+    at = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    lines = tuple(LogLine(at + timedelta(seconds=n), f"t{n}", f"lead: line {n}") for n in seconds)
+    return lambda current: Change(call=call if call is not None else {"n": (current or {"n": 0})["n"] + 1},
+                                  entry={"type": "call.transcription"}, active=True, transcript=lines)
+
+
+async def transcript(redis: Redis, account: int, call_id: str = "c") -> list[str]:
+    [lines] = await logs.transcript_logs(redis, account_id=account, call_ids=[call_id])
+    return transcript_of(lines, ())
+
+
+async def test_the_transcript_log_is_written_in_the_calls_transaction(redis_url: str, redis: Redis) -> None:
+    """A transaction that loses its race writes none of its lines; the retry writes its own, with the call. A
+    duplicate event adds no line. The call's JSON holds no line."""
+    account = random.randint(1, 2**40)
+    attempts: list[int] = []
+
+    def racing(current: Json | None) -> Change:
+        attempts.append(1)
+        if len(attempts) == 1:  # another replica writes the call between our WATCH and our MULTI
+            with SyncRedis.from_url(redis_url) as other:
+                other.set(keys.call_state(account, "c"), '{"n": 10}')
+        return said(len(attempts))(current)
+
+    done = await store.transact(redis, account_id=account, call_id="c", event_id=f"e{account}", decide=racing)
+    assert done is not None and len(attempts) == 2
+    assert await transcript(redis, account) == ["lead: line 2"]
+    assert await redis.get(keys.call_state(account, "c")) == '{"n":11}'
+    again = await store.transact(redis, account_id=account, call_id="c", event_id=f"e{account}", decide=said(9))
+    assert again is None and await transcript(redis, account) == ["lead: line 2"]
+
+
+async def test_the_transcript_log_keeps_its_newest_lines_whatever_the_order(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store, "TRANSCRIPT_MAX", 5)
+    seconds = list(range(12))
+    finals = []
+    for order in (seconds, seconds[::-1], random.sample(seconds, len(seconds))):
+        account = random.randint(1, 2**40)
+        for n in order:
+            await store.transact(redis, account_id=account, call_id="c", event_id=None, decide=said(n))
+            assert await redis.zcard(keys.call_transcript(account, "c")) <= 5
+        finals.append(await transcript(redis, account))
+    assert finals[0] == finals[1] == finals[2] == [f"lead: line {n}" for n in range(7, 12)]
+
+
+async def test_a_calls_logs_survive_a_backup_and_restore(redis: Redis) -> None:
+    """The call's JSON, its DTMF log and its transcript log are dumped and restored as they were (every `sb:` key
+    is, by DUMP/RESTORE: datasources/redis/backup.py)."""
+    account = random.randint(1, 2**40)
+    await store.transact(redis, account_id=account, call_id="c", event_id=None,
+                         decide=lead_call("lead-a", active=True, presses=(1, 2)))
+    await store.transact(redis, account_id=account, call_id="c", event_id=None, decide=said(1, 2, call={"x": 1}))
+    raw = redis_backup.raw_client(redis)
+    try:
+        mine = f"{keys.PREFIX}:acct:{account}:"
+        records = [r async for r in redis_backup.dump(raw) if r["key"].startswith(mine)]
+        names = {r["key"] for r in records}
+        wanted = {keys.call_state(account, "c"), keys.call_dtmf(account, "c"), keys.call_transcript(account, "c")}
+        assert wanted <= names
+        await raw.delete(*names)
+        assert await transcript(redis, account) == []
+        await redis_backup.load(raw, records)
+    finally:
+        await raw.aclose(close_connection_pool=True)
+    assert await transcript(redis, account) == ["lead: line 1", "lead: line 2"]
+    [lines] = await logs.dtmf_logs(redis, account_id=account, call_ids=["c"])
+    assert dtmf_of(lines) == "12" and await redis.get(keys.call_state(account, "c")) == '{"x":1}'
 
 
 async def collect(stream: AsyncIterator[Entry], n: int) -> list[Entry]:
