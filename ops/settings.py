@@ -168,6 +168,8 @@ class Settings(BaseSettings):
     max_page_size: int = Field(100, alias="MAX_PAGE_SIZE", ge=1)
     debug_stats: bool = Field(False, alias="SWITCHBOARD_DEBUG_STATS")
     document_cache_size: int = Field(1024, alias="DOCUMENT_CACHE_SIZE", ge=0)
+    compiled_queries: bool = Field(True, alias="COMPILED_QUERIES", description="answer fleet queries with one "
+                                   "PostgreSQL statement (ops/compiled.py); 0: always the interpreted path")
     graphiql: bool | None = Field(None, alias="GRAPHIQL")
 
     # Limits (cost, budgets, documents, protocol). Each block is read by one module: ops/limits.py (cost and

@@ -1,0 +1,40 @@
+"""Answering a compiled fleet query: the caller's permission and row scope, one round trip, the data shaped.
+
+Only callers allowed every field compiled (`read_fleet`) are answered here; the others go the interpreted way,
+which reports FORBIDDEN or UNAUTHENTICATED on the fields as it always has. A driver's reads are limited to the
+driver's routes and their stops, as the loaders limit them (resolvers/loaders.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from graphql import DocumentNode, GraphQLSchema
+
+from datasources.postgres import compiled as store
+from resolvers.compiled.plan import plan
+from resolvers.context import RequestContext
+from resolvers.permissions import Action, allowed
+from resolvers.principal import Role
+
+
+async def answer(
+    ctx: RequestContext, schema: GraphQLSchema, document: DocumentNode, *, operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+) -> dict[str, Any] | None:
+    """The operation's data, or None when it is not compiled (the interpreted path then answers)."""
+    principal = ctx.principal
+    if principal is None or not allowed(principal, Action.read_fleet):
+        return None
+    if principal.role is Role.driver and principal.user_id is None:
+        return None
+    found = plan(schema, document, operation_name=operation_name, variables=variables,
+                 max_page_size=ctx.max_page_size)
+    if found is None:
+        return None
+    driver = principal.user_id if principal.role is Role.driver else None
+    text = await store.read(ctx.stores.db, account_id=principal.account_id, driver_id=driver, roots=found.roots,
+                            params=found.params)
+    return found.shape(orjson.loads(text))
