@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
+from enum import Enum
 from typing import Any
 
 from graphql import (
@@ -167,6 +169,9 @@ class _Planner:
         driver_id = args.get("driverId")
         driver = decode_int(driver_id, "User", field="driverId") if driver_id else None
         status, on = args.get("status"), args.get("date")
+        status = status.value if isinstance(status, Enum) else status  # a literal comes as the enum, a variable not
+        if not isinstance(status, str | None) or not isinstance(on, date | None):
+            raise Unsupported("an argument of an unexpected type")
         bound = {"limit": limit + 1, "after": after_id, "status": status, "on": on, "driver": driver}
         self.params.update((f"{k}_{index}", v) for k, v in bound.items() if v is not None)
 
