@@ -228,17 +228,18 @@ def operation(draw: st.DrawFn, world: World) -> tuple[str, dict[str, Any]]:
                  encode("Route", 99_999_999)]
     for _ in range(draw(st.integers(1, 2))):
         if draw(st.booleans()):
-            args = draw(argument(doc, "id", "ID!", route_ids))
+            by_id = draw(argument(doc, "id", "ID!", route_ids))
             inner = "{ " + draw(selection(doc, "Route", 2)) + " }"
-            roots.append(draw(field(doc, "route", inner, f"({args})")))
+            roots.append(draw(field(doc, "route", inner, f"({by_id})")))
             continue
         cursors = [None, None, None, encode_cursor(int(decode(world.route_ids[1])[1])), "garbage", ""]
-        args = [draw(argument(doc, "first", "Int", [None, None, 1, 2, 3, 10, 100, *[None, 2, 5] * 3, 0, 101])),
+        page = [draw(argument(doc, "first", "Int", [None, None, 1, 2, 3, 10, 100, *[None, 2, 5] * 3, 0, 101])),
                 draw(argument(doc, "after", "String", cursors)),
                 draw(argument(doc, "status", "RouteStatus", [None, None, "PLANNED", "ASSIGNED", "IN_PROGRESS"])),
                 draw(argument(doc, "date", "Date", [None, None, DAY.isoformat()])),
-                draw(argument(doc, "driverId", "ID", [None, None, None, None, world.driver_id, world.owner_id, "bad"]))]
-        given_args = ", ".join(a for a in args if a)
+                draw(argument(doc, "driverId", "ID", [None, None, None, None, world.driver_id, world.owner_id,
+                                                      "bad"]))]
+        given_args = ", ".join(a for a in page if a)
         edge = draw(st.sampled_from(["cursor", "__typename", ""]))
         node = draw(field(doc, "node", "{ " + draw(selection(doc, "Route", 2)) + " }"))
         edges = draw(field(doc, "edges", f"{{ {edge} {node} }}"))
