@@ -6,25 +6,36 @@ planning or reading fails for any reason, the interpreted path answers, and repo
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from functools import partial
+from typing import Any
 
 from graphql import ExecutionResult
 from strawberry.extensions import SchemaExtension
 
-from resolvers.compiled.run import answer
+from ops.settings import Settings
+from resolvers.compiled.run import PlanCache, answer
 from resolvers.context import RequestContext
 
 log = logging.getLogger(__name__)
 
 
 class CompiledQueries(SchemaExtension):
+    def __init__(self, plans: PlanCache, *, execution_context: Any = None) -> None:
+        self.plans = plans
+
+    @classmethod
+    def configured(cls, settings: Settings) -> Callable[[], CompiledQueries]:
+        """One extension per operation, sharing one cache of plans (sized as the document cache)."""
+        return partial(cls, PlanCache(settings.document_cache_size))
+
     async def on_execute(self) -> AsyncIterator[None]:
         ec = self.execution_context
         context = ec.context
         if ec.result is None and isinstance(context, RequestContext) and ec.graphql_document is not None:
             try:
-                data = await answer(context, ec.schema._schema, ec.graphql_document,
-                                    operation_name=ec.operation_name, variables=ec.variables)
+                data = await answer(context, ec.schema._schema, ec.graphql_document, query=ec.query,
+                                    operation_name=ec.operation_name, variables=ec.variables, plans=self.plans)
             except Exception:
                 log.warning("compiled query failed, answering it the interpreted way", exc_info=True)
                 data = None

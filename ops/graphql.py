@@ -96,7 +96,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         ProjectionMarker,
     ]
     if settings.compiled_queries:
-        extensions.append(CompiledQueries)  # after AuthGate and CostLimits: it only replaces execution
+        # after AuthGate and CostLimits: it replaces only execution
+        extensions.append(CompiledQueries.configured(settings))
     if settings.document_cache_size:
         size = settings.document_cache_size
         extensions += [ParserCache(maxsize=size), ValidationCache(maxsize=size)]
