@@ -6,7 +6,7 @@ The caller describes what to read (`Obj`: columns and relations of a table, in t
 each object comes back as a JSON array of those values, a to-many relation as an array of such arrays. Every
 table read is scoped to the caller's account, and, for a driver (`driver_scope`), every read of routes to the
 driver's own, as the loaders scope them (resolvers/loaders.py). A timestamp comes back in UTC without its offset.
-Statements are built once per shape; values are bind parameters.
+Statements are built (SQLAlchemy Core) and compiled once per shape; values are bind parameters.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import asyncpg
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
@@ -33,6 +34,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.engine import Dialect
 
 from datasources.instrument import round_trip
 from datasources.postgres.engine import Database
@@ -156,15 +158,34 @@ def statement(roots: tuple[Root, ...], driver_scope: bool) -> Any:
     return select(cast(func.json_build_array(*(_root(i, r, driver_scope) for i, r in enumerate(roots))), Text))
 
 
+@lru_cache(maxsize=512)
+def prepared(roots: tuple[Root, ...], driver_scope: bool, dialect: Dialect) -> tuple[str, tuple[str, ...]]:
+    """The statement's SQL for the driver, and its parameters' names in their positional order."""
+    compiled = statement(roots, driver_scope).compile(dialect=dialect)
+    return str(compiled), tuple(compiled.positiontup or ())
+
+
 @round_trip("postgresql")
 async def read(db: Database, *, account_id: int, driver_id: int | None, roots: tuple[Root, ...],
                params: Mapping[str, Any]) -> str:
     """The roots' JSON text. `driver_id`: the driver whose routes alone may be read (None: every route of the
-    account). `params`: `id_<i>` of a by-id root, `limit_<i>` and its bound filters of a page."""
+    account). `params`: `id_<i>` of a by-id root, `limit_<i>` and its bound filters of a page.
+
+    The statement, compiled once per shape, runs on the pooled connection's asyncpg connection as a prepared
+    statement (asyncpg's cache): SQLAlchemy's execution around it cost more than the query (bench/peers.py). A
+    connection that failed is invalidated, as SQLAlchemy does when it sees a disconnect."""
     values = {"account_id": account_id, **params}
     if driver_id is not None:
         values["scope_driver"] = driver_id
+    sql, names = prepared(roots, driver_id is not None, db.engine.dialect)
     async with db.read() as conn:
-        found = await conn.scalar(statement(roots, driver_id is not None), values)
+        raw = (await conn.get_raw_connection()).driver_connection
+        assert raw is not None
+        try:
+            found = await raw.fetchval(sql, *(values[name] for name in names))
+        except Exception as exc:
+            if isinstance(exc, asyncpg.PostgresConnectionError) or not isinstance(exc, asyncpg.PostgresError):
+                await conn.invalidate()
+            raise
     assert isinstance(found, str)
     return found
