@@ -13,6 +13,7 @@ from typing import Any
 from graphql import ExecutionResult
 from strawberry.extensions import SchemaExtension
 
+from datasources.outage import down_store
 from ops.settings import Settings
 from resolvers.compiled.run import PlanCache, answer
 from resolvers.context import RequestContext
@@ -36,8 +37,9 @@ class CompiledQueries(SchemaExtension):
             try:
                 data = await answer(context, ec.schema._schema, ec.graphql_document, query=ec.query,
                                     operation_name=ec.operation_name, variables=ec.variables, plans=self.plans)
-            except Exception:
-                log.warning("compiled query failed, answering it the interpreted way", exc_info=True)
+            except Exception as exc:
+                if down_store(exc) is None:  # an outage is the interpreted path's to report (ops/outages.py)
+                    log.warning("compiled query failed, answering it the interpreted way", exc_info=True)
                 data = None
             if data is not None:
                 ec.result = ExecutionResult(data=data)
