@@ -36,11 +36,11 @@ from graphql.execution.values import VariableValues, get_argument_values, get_di
 
 from datasources.postgres.compiled import TABLES, Obj, Rel, Root, RouteById, RoutePage
 from resolvers.compiled import fields as F
+from resolvers.compiled import shape as S
+from resolvers.compiled.shape import PagePart, Row, Shape
 from resolvers.ids import decode_int
-from resolvers.pagination import check_first, decode_cursor, encode_cursor
+from resolvers.pagination import check_first, decode_cursor
 
-type Row = list[Any]
-type Shape = Callable[[Any], Any]  # a decoded JSON value (a row, a page's rows) -> the response's value
 DIRECTIVES = {GraphQLSkipDirective.name, GraphQLIncludeDirective.name}
 
 
@@ -141,7 +141,7 @@ class _Planner:
         for key, nodes in self.collect(query.name, [self.operation.selection_set]).items():
             name = nodes[0].name.value
             if name == "__typename":
-                shapes.append((key, _constant(query.name)))
+                shapes.append((key, S.constant(query.name)))
                 continue
             field = query.fields.get(name)
             if field is None or name not in ("route", "routes"):
@@ -149,17 +149,17 @@ class _Planner:
             args = get_argument_values(field, nodes[0], self.variables)
             index = len(self.roots)
             shape = self._route(index, args, nodes) if name == "route" else self._routes(index, args, nodes)
-            shapes.append((key, _at(index, shape)))
+            shapes.append((key, S.at(index, shape)))
         if not self.roots:
             raise Unsupported("no compiled root field")
-        built = _object_shape(shapes)
+        built = S.obj(shapes)
         return Plan(tuple(self.roots), self.params, built)
 
     def _route(self, index: int, args: dict[str, Any], nodes: list[FieldNode]) -> Shape:
         self.params[f"id_{index}"] = decode_int(args["id"], "Route")
         obj, shape = self.object("Route", nodes)
         self.roots.append(RouteById(obj))
-        return _nullable(shape)
+        return S.nullable(shape)
 
     def _routes(self, index: int, args: dict[str, Any], nodes: list[FieldNode]) -> Shape:
         # as resolvers/fleet/routes.py: the same checks, in the same order
@@ -180,7 +180,7 @@ class _Planner:
         for key, found in self.collect("RouteConnection", nodes).items():
             name = found[0].name.value
             if name == "__typename":
-                parts.append((key, _page_constant("RouteConnection")))
+                parts.append((key, S.page_constant("RouteConnection")))
             elif name == "edges":
                 parts.append((key, self._edges(found, objs)))
             elif name == "pageInfo":
@@ -203,25 +203,25 @@ class _Planner:
         for key, found in self.collect("RouteEdge", nodes).items():
             name = found[0].name.value
             if name == "__typename":
-                fields.append((key, _constant("RouteEdge")))
+                fields.append((key, S.constant("RouteEdge")))
             elif name == "cursor":
-                fields.append((key, _cursor))
+                fields.append((key, S.cursor))
             elif name == "node":
                 obj, shape = self.object("Route", found)
                 objs.append(obj)
-                fields.append((key, _value(len(objs), shape, nullable=False)))
+                fields.append((key, S.value(len(objs), shape, nullable=False)))
             else:
                 raise Unsupported(f"RouteEdge.{name}")
-        edge = _object_shape(fields)
+        edge = S.obj(fields)
         return lambda shown, more, has_previous: [edge(row) for row in shown]
 
     def _page_info(self, nodes: list[FieldNode]) -> PagePart:
         parts: list[tuple[str, PagePart]] = []
         for key, found in self.collect("PageInfo", nodes).items():
             name = found[0].name.value
-            if name not in PAGE_INFO:
+            if name not in S.PAGE_INFO:
                 raise Unsupported(f"PageInfo.{name}")
-            parts.append((key, PAGE_INFO[name]))
+            parts.append((key, S.PAGE_INFO[name]))
         return lambda shown, more, has_previous: {key: part(shown, more, has_previous) for key, part in parts}
 
     # -- objects ----------------------------------------------------------------------------------------------
@@ -247,7 +247,7 @@ class _Planner:
         for key, found in self.collect(type_name, nodes).items():
             name = found[0].name.value
             if name == "__typename":
-                fields.append((key, _constant(type_name)))
+                fields.append((key, S.constant(type_name)))
                 continue
             field = graphql_type.fields.get(name)
             if field is None or (type_name, name) in F.NOT_COMPILED:
@@ -257,7 +257,7 @@ class _Planner:
                 target, many = _named(field.type)
                 obj, shape = self.object(target, found)
                 items.append(Rel(F.RELATIONS[(type_name, name)], obj))
-                fields.append((key, _value(len(items) - 1, _list(shape) if many else shape, nullable=nullable)))
+                fields.append((key, S.value(len(items) - 1, S.many(shape) if many else shape, nullable=nullable)))
             elif (type_name, name) in F.EMBEDDED:
                 first, second, empty_when_null = F.EMBEDDED[(type_name, name)]
                 at = (column(first), column(second))
@@ -265,8 +265,8 @@ class _Planner:
                 fields.append((key, self._embedded(target, found, at, empty_when_null)))
             else:
                 convert = F.convert(type_name, name, field.type)
-                fields.append((key, _value(column(F.column_of(type_name, name)), convert, nullable=nullable)))
-        return Obj(table, tuple(items)), _object_shape(fields)
+                fields.append((key, S.value(column(F.column_of(type_name, name)), convert, nullable=nullable)))
+        return Obj(table, tuple(items)), S.obj(fields)
 
     def _embedded(self, type_name: str, nodes: list[FieldNode], at: tuple[int, int], empty_when_null: bool) -> Shape:
         """Location and TimeWindow: objects made of two columns of their parent's row."""
@@ -275,22 +275,19 @@ class _Planner:
         for key, found in self.collect(type_name, nodes).items():
             name = found[0].name.value
             if name == "__typename":
-                fields.append((key, _constant(type_name)))
+                fields.append((key, S.constant(type_name)))
                 continue
             field = graphql_type.fields.get(name)
             which = F.EMBEDDED_FIELDS.get(type_name, {}).get(name)
             if field is None or which is None:
                 raise Unsupported(f"{type_name}.{name}")
             convert = F.convert(type_name, name, field.type)
-            fields.append((key, _value(at[which], convert, nullable=not isinstance(field.type, GraphQLNonNull))))
-        shape = _object_shape(fields)
+            fields.append((key, S.value(at[which], convert, nullable=not isinstance(field.type, GraphQLNonNull))))
+        shape = S.obj(fields)
         if not empty_when_null:
             return shape
         first, second = at
         return lambda row: None if row[first] is None or row[second] is None else shape(row)
-
-
-type PagePart = Callable[[list[Row], bool, bool], Any]  # (the rows shown, a next page?, a previous page?) -> value
 
 
 def _named(graphql_type: Any) -> tuple[str, bool]:
@@ -300,52 +297,3 @@ def _named(graphql_type: Any) -> tuple[str, bool]:
         many = many or isinstance(graphql_type, GraphQLList)
         graphql_type = graphql_type.of_type
     return graphql_type.name, many
-
-
-def _constant(value: Any) -> Shape:
-    return lambda row: value
-
-
-def _page_constant(value: Any) -> PagePart:
-    return lambda shown, more, has_previous: value
-
-
-def _cursor(row: Row) -> str:
-    return encode_cursor(row[0])
-
-
-PAGE_INFO: dict[str, PagePart] = {
-    "__typename": _page_constant("PageInfo"),
-    "hasNextPage": lambda shown, more, has_previous: more,
-    "hasPreviousPage": lambda shown, more, has_previous: has_previous,
-    "startCursor": lambda shown, more, has_previous: encode_cursor(shown[0][0]) if shown else None,
-    "endCursor": lambda shown, more, has_previous: encode_cursor(shown[-1][0]) if shown else None,
-}
-
-
-def _value(index: int, convert: Shape, *, nullable: bool) -> Shape:
-    def value(row: Row) -> Any:
-        found = row[index]
-        if found is None:
-            if nullable:
-                return None
-            raise F.Unconvertible(f"null for a non-null field at {index}")
-        return convert(found)
-
-    return value
-
-
-def _list(shape: Shape) -> Shape:
-    return lambda rows: [shape(row) for row in rows]
-
-
-def _nullable(shape: Shape) -> Shape:
-    return lambda row: None if row is None else shape(row)
-
-
-def _at(index: int, shape: Shape) -> Shape:
-    return lambda values: shape(values[index])
-
-
-def _object_shape(fields: list[tuple[str, Shape]]) -> Shape:
-    return lambda row: {key: get(row) for key, get in fields}
