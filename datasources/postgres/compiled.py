@@ -1,6 +1,6 @@
-"""A whole fleet read as one statement: the routes a query asks for, with their drivers, vehicles and stops, as
-one JSON value built by PostgreSQL (`json_build_array`, `json_agg` and correlated subqueries), as PostGraphile
-compiles an operation.
+"""A whole fleet read as one statement: the routes (and vehicles) a query asks for, with their drivers, vehicles
+and stops, as one JSON value built by PostgreSQL (`json_build_array`, `json_agg` and correlated subqueries), as
+PostGraphile compiles an operation.
 
 The caller describes what to read (`Obj`: columns and relations of a table, in the order it wants them back);
 each object comes back as a JSON array of those values, a to-many relation as an array of such arrays. Every
@@ -68,10 +68,11 @@ class RouteById:
 
 
 @dataclass(frozen=True)
-class RoutePage:
-    """Rows `[id, *objs]` in id order, `limit + 1` of them at most (one array per obj: the same route selected
-    under several aliases); which of the optional filters are bound."""
+class Page:
+    """Rows `[id, *objs]` of `table` (routes, vehicles) in id order, `limit + 1` of them at most (one array per
+    obj: the same row selected under several aliases); which of the optional filters are bound."""
 
+    table: str
     objs: tuple[Obj, ...]
     after: bool = False
     status: bool = False
@@ -79,7 +80,7 @@ class RoutePage:
     driver: bool = False
 
 
-type Root = RouteById | RoutePage
+type Root = RouteById | Page
 type Join = Callable[[FromClause, FromClause], ColumnElement[bool]]
 
 # (parent table, relation) -> (child table, to-many, join (parent, child), order of a to-many)
@@ -128,13 +129,14 @@ def _related(table: str, rel: Rel, parent: FromClause, driver_scope: bool) -> Co
 
 
 def _root(i: int, root: Root, driver_scope: bool) -> ColumnElement[Any]:
-    t = TABLES["routes"]
     if isinstance(root, RouteById):
-        r = t.alias()
+        r = TABLES["routes"].alias()
         return (select(_object(root.obj, r, driver_scope))
                 .where(r.c.id == bindparam(f"id_{i}", type_=BigInteger), *_scope("routes", r, driver_scope))
                 .scalar_subquery())
-    query = select(t).where(*_scope("routes", t, driver_scope)).order_by(t.c.id)
+    t = TABLES[root.table]
+    assert all(obj.table == root.table for obj in root.objs)
+    query = select(t).where(*_scope(root.table, t, driver_scope)).order_by(t.c.id)
     query = query.limit(bindparam(f"limit_{i}", type_=Integer))
     if root.after:
         query = query.where(t.c.id > bindparam(f"after_{i}", type_=BigInteger))

@@ -1,8 +1,8 @@
 """Planning a compiled fleet query: a document, the schema and the variables in; what to read in one statement
 and how to shape its answer out, or None when any part of the operation is outside the compiled subset.
 
-The subset: a query whose root fields are `route(id:)`, `routes(...)` and `__typename`, selecting fields of
-Route, Stop, Vehicle, User, Location, TimeWindow and the route connection (its edges and page info), with aliases,
+The subset: a query whose root fields are `route(id:)`, `routes(...)`, `vehicles(...)` and `__typename`, selecting
+fields of Route, Stop, Vehicle, User, Location, TimeWindow and the two connections (edges and page info), with aliases,
 `__typename`, `@skip`/`@include`, variables, and inline fragments and fragment spreads on the exact type. The
 arguments are checked by the resolvers' own functions (ids, page size, cursors): any InputError leaves the
 operation to the interpreted path, which reports it. Pure: no I/O.
@@ -34,7 +34,7 @@ from graphql import (
 )
 from graphql.execution.values import VariableValues, get_argument_values, get_directive_values, get_variable_values
 
-from datasources.postgres.compiled import TABLES, Obj, Rel, Root, RouteById, RoutePage
+from datasources.postgres.compiled import TABLES, Obj, Page, Rel, Root, RouteById
 from resolvers.compiled import fields as F
 from resolvers.compiled import shape as S
 from resolvers.compiled.shape import PagePart, Row, Shape
@@ -42,6 +42,7 @@ from resolvers.ids import decode_int
 from resolvers.pagination import check_first, decode_cursor
 
 DIRECTIVES = {GraphQLSkipDirective.name, GraphQLIncludeDirective.name}
+PAGES = {"routes": "Route", "vehicles": "Vehicle"}  # root connections -> the type of their nodes
 
 
 class Unsupported(Exception):
@@ -144,11 +145,11 @@ class _Planner:
                 shapes.append((key, S.constant(query.name)))
                 continue
             field = query.fields.get(name)
-            if field is None or name not in ("route", "routes"):
+            if field is None or name not in ("route", *PAGES):
                 raise Unsupported(f"Query.{name}")
             args = get_argument_values(field, nodes[0], self.variables)
             index = len(self.roots)
-            shape = self._route(index, args, nodes) if name == "route" else self._routes(index, args, nodes)
+            shape = self._route(index, args, nodes) if name == "route" else self._page(index, name, args, nodes)
             shapes.append((key, S.at(index, shape)))
         if not self.roots:
             raise Unsupported("no compiled root field")
@@ -161,8 +162,9 @@ class _Planner:
         self.roots.append(RouteById(obj))
         return S.nullable(shape)
 
-    def _routes(self, index: int, args: dict[str, Any], nodes: list[FieldNode]) -> Shape:
-        # as resolvers/fleet/routes.py: the same checks, in the same order
+    def _page(self, index: int, field: str, args: dict[str, Any], nodes: list[FieldNode]) -> Shape:
+        # as resolvers/fleet/routes.py and vehicles.py: the same checks, in the same order
+        node_type = PAGES[field]
         limit = check_first(args["first"], self.max_page_size)
         after = args.get("after")
         after_id = int(decode_cursor(after, arity=1)[0]) if after else None
@@ -177,18 +179,19 @@ class _Planner:
 
         objs: list[Obj] = []
         parts: list[tuple[str, PagePart]] = []
-        for key, found in self.collect("RouteConnection", nodes).items():
+        connection = f"{node_type}Connection"
+        for key, found in self.collect(connection, nodes).items():
             name = found[0].name.value
             if name == "__typename":
-                parts.append((key, S.page_constant("RouteConnection")))
+                parts.append((key, S.page_constant(connection)))
             elif name == "edges":
-                parts.append((key, self._edges(found, objs)))
+                parts.append((key, self._edges(node_type, found, objs)))
             elif name == "pageInfo":
                 parts.append((key, self._page_info(found)))
             else:
-                raise Unsupported(f"RouteConnection.{name}")
-        self.roots.append(RoutePage(tuple(objs), after=after_id is not None, status=status is not None,
-                                    on=on is not None, driver=driver is not None))
+                raise Unsupported(f"{connection}.{name}")
+        self.roots.append(Page(F.TABLES[node_type], tuple(objs), after=after_id is not None,
+                               status=status is not None, on=on is not None, driver=driver is not None))
         has_previous = after is not None
 
         def shape(rows: list[Row] | None) -> dict[str, Any]:
@@ -198,20 +201,21 @@ class _Planner:
 
         return shape
 
-    def _edges(self, nodes: list[FieldNode], objs: list[Obj]) -> PagePart:
+    def _edges(self, node_type: str, nodes: list[FieldNode], objs: list[Obj]) -> PagePart:
         fields: list[tuple[str, Shape]] = []
-        for key, found in self.collect("RouteEdge", nodes).items():
+        edge_type = f"{node_type}Edge"
+        for key, found in self.collect(edge_type, nodes).items():
             name = found[0].name.value
             if name == "__typename":
-                fields.append((key, S.constant("RouteEdge")))
+                fields.append((key, S.constant(edge_type)))
             elif name == "cursor":
                 fields.append((key, S.cursor))
             elif name == "node":
-                obj, shape = self.object("Route", found)
+                obj, shape = self.object(node_type, found)
                 objs.append(obj)
                 fields.append((key, S.value(len(objs), shape, nullable=False)))
             else:
-                raise Unsupported(f"RouteEdge.{name}")
+                raise Unsupported(f"{edge_type}.{name}")
         edge = S.obj(fields)
         return lambda shown, more, has_previous: [edge(row) for row in shown]
 

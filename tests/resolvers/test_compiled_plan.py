@@ -43,6 +43,7 @@ def test_every_field_of_the_compiled_types_is_compiled_or_listed() -> None:
     assert planned(f'{{ route(id: "{ROUTE_ID}") {{ {selection("Route", 2)} }} }}')
     assert planned(f"{{ routes {{ edges {{ cursor node {{ {selection('Route', 1)} }} }} "
                    "pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }")
+    assert planned(f'{{ vehicles(status: "available") {{ edges {{ node {{ {selection("Vehicle")} }} }} }} }}')
     stop = SCHEMA.get_type("Stop")
     assert isinstance(stop, GraphQLObjectType)
     assert set(F.NOT_COMPILED) <= {("Stop", n) for n in stop.fields}
@@ -55,7 +56,8 @@ def test_every_field_of_the_compiled_types_is_compiled_or_listed() -> None:
     '{ routes(driverId: "bad") { edges { cursor } } }',
     f'{{ route(id: "{ROUTE_ID}") {{ stops {{ lead {{ id }} }} }} }}',
     f'{{ route(id: "{ROUTE_ID}") {{ ... on Node {{ id }} }} }}',
-    f'{{ route(id: "{ROUTE_ID}") {{ id }} vehicles {{ edges {{ cursor }} }} }}',
+    f'{{ route(id: "{ROUTE_ID}") {{ id }} vehiclesNear(lat: 1, lon: 2, radiusKm: 3) {{ distanceKm }} }}',
+    '{ vehicles(first: 101) { edges { cursor } } }',
     "{ __typename }",
     "mutation { signIn(email: \"a\", password: \"b\") { __typename } }",
     f'{{ node(id: "{ROUTE_ID}") {{ id }} }}',

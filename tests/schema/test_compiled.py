@@ -248,6 +248,15 @@ def operation(draw: st.DrawFn, world: World) -> tuple[str, dict[str, Any]]:
         connection = draw(st.sampled_from(["", "__typename"]))
         roots.append(draw(field(doc, "routes", f"{{ {connection} {edges} {info} }}",
                                 f"({given_args})" if given_args else "")))
+    if draw(st.integers(0, 3)) == 0:
+        args = [draw(argument(doc, "first", "Int", [None, 1, 2, 50, 0])),
+                draw(argument(doc, "after", "String", [None, None, encode_cursor(1), "garbage"])),
+                draw(argument(doc, "status", "String", [None, None, "available", "maintenance"]))]
+        given_args = ", ".join(a for a in args if a)
+        node = draw(field(doc, "node", "{ " + draw(selection(doc, "Vehicle", 0)) + " }"))
+        info = draw(st.sampled_from(["", "pageInfo { hasNextPage hasPreviousPage startCursor endCursor }"]))
+        roots.append(draw(field(doc, "vehicles", f"{{ edges {{ cursor {node} }} {info} }}",
+                                f"({given_args})" if given_args else "")))
     if draw(st.integers(0, 6)) == 0:
         roots.append("__typename")
     declared = ", ".join(f"${n}: {t}" for n, (t, _) in doc.variables.items())
@@ -332,6 +341,13 @@ def test_the_compiled_path_is_taken(world: World) -> None:
     assert interpreted["extensions"]["stores"]["postgresql"]["calls"] >= 4
     assert compiled["extensions"]["cost"]["actual"] == 1
     assert compiled["extensions"]["cost"]["requested"] == interpreted["extensions"]["cost"]["requested"]
+    both_roots = ("{ vehicles(first: 2) { edges { node { id depot { latitude } } } } "
+                  "routes(first: 1) { edges { cursor } } }")
+    with httpx.Client(timeout=60) as http:
+        compiled, interpreted = both(world, http, "dispatcher", both_roots)
+    assert without_extensions(compiled) == without_extensions(interpreted)
+    assert compiled["extensions"]["stores"]["postgresql"]["calls"] == 1
+    assert interpreted["extensions"]["stores"]["postgresql"]["calls"] == 2
 
 
 @pytest.mark.parametrize(("role", "query", "variables"), [
@@ -343,7 +359,8 @@ def test_the_compiled_path_is_taken(world: World) -> None:
     ("owner", "query($id: ID!) { route(id: $id) { id } }", {}),
     ("owner", "{ routes { edges { node { stops { lead { id } } } } } }", None),
     ("owner", "{ routes { edges { node { ... on Node { id } } } } }", None),
-    ("owner", "{ routes(first: 2) { edges { node { id } } } vehicles(first: 1) { edges { node { id } } } }", None),
+    ("owner", "{ routes(first: 2) { edges { node { id } } } vehiclesNear(lat: 40.7, lon: -74, radiusKm: 5) { "
+              "distanceKm } }", None),
 ])
 def test_outside_the_subset_or_refused_falls_back(world: World, role: str, query: str,
                                                   variables: dict[str, Any] | None) -> None:
