@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import asyncpg
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
@@ -34,10 +33,9 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.engine import Dialect
 
 from datasources.instrument import round_trip
-from datasources.postgres.engine import Database
+from datasources.postgres.engine import Database, DriverStatement
 from datasources.postgres.models import Route, Stop, User, Vehicle
 
 TABLES: dict[str, Table] = {
@@ -161,33 +159,19 @@ def statement(roots: tuple[Root, ...], driver_scope: bool) -> Any:
 
 
 @lru_cache(maxsize=512)
-def prepared(roots: tuple[Root, ...], driver_scope: bool, dialect: Dialect) -> tuple[str, tuple[str, ...]]:
-    """The statement's SQL for the driver, and its parameters' names in their positional order."""
-    compiled = statement(roots, driver_scope).compile(dialect=dialect)
-    return str(compiled), tuple(compiled.positiontup or ())
+def prepared(roots: tuple[Root, ...], driver_scope: bool) -> DriverStatement:
+    return DriverStatement.of(statement(roots, driver_scope))
 
 
 @round_trip("postgresql")
 async def read(db: Database, *, account_id: int, driver_id: int | None, roots: tuple[Root, ...],
                params: Mapping[str, Any]) -> str:
     """The roots' JSON text. `driver_id`: the driver whose routes alone may be read (None: every route of the
-    account). `params`: `id_<i>` of a by-id root, `limit_<i>` and its bound filters of a page.
-
-    The statement, compiled once per shape, runs on the pooled connection's asyncpg connection as a prepared
-    statement (asyncpg's cache): SQLAlchemy's execution around it cost more than the query (bench/peers.py). A
-    connection that failed is invalidated, as SQLAlchemy does when it sees a disconnect."""
+    account). `params`: `id_<i>` of a by-id root, `limit_<i>` and its bound filters of a page. Runs on the
+    driver's connection (`Database.fetch`), compiled once per shape."""
     values = {"account_id": account_id, **params}
     if driver_id is not None:
         values["scope_driver"] = driver_id
-    sql, names = prepared(roots, driver_id is not None, db.engine.dialect)
-    async with db.read() as conn:
-        raw = (await conn.get_raw_connection()).driver_connection
-        assert raw is not None
-        try:
-            found = await raw.fetchval(sql, *(values[name] for name in names))
-        except Exception as exc:
-            if isinstance(exc, asyncpg.PostgresConnectionError) or not isinstance(exc, asyncpg.PostgresError):
-                await conn.invalidate()
-            raise
+    found = (await db.fetch(prepared(roots, driver_id is not None), **values))[0][0]
     assert isinstance(found, str)
     return found

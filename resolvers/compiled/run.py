@@ -61,6 +61,8 @@ async def answer(
         return None
     if principal.role is Role.driver and principal.user_id is None:
         return None
+    if ctx.session_pending:  # not settled by CostLimits: the interpreted path answers as it would
+        return None
     found = plans.plan(schema, document, query=query, operation_name=operation_name, variables=variables,
                        max_page_size=ctx.max_page_size)
     if found is None:
