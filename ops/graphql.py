@@ -31,6 +31,7 @@ from datasources.instrument import StoreStats, collecting
 from datasources.outage import down_store
 from datasources.stores import Stores
 from ops.auth import AuthGate, LegacyWSHandler, TransportWSHandler, connect_socket, principal_from
+from ops.compiled import CompiledQueries
 from ops.documents import Documents, Refusal, requested_hash
 from ops.extension_hooks import HookedSchema
 from ops.graphiql import graphiql_html
@@ -94,6 +95,9 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         MaxTokensLimiter(max_token_count=MAX_TOKENS),
         ProjectionMarker,
     ]
+    if settings.compiled_queries:
+        # after AuthGate and CostLimits: it replaces only execution
+        extensions.append(CompiledQueries.configured(settings))
     if settings.document_cache_size:
         size = settings.document_cache_size
         extensions += [ParserCache(maxsize=size), ValidationCache(maxsize=size)]

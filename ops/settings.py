@@ -183,6 +183,8 @@ class Settings(BaseSettings):
     # own ran 57 young, 5 middle and a full collection per event or two: 2.7 s of each event's 4.3 s; these, 0.2 s
     gc_freeze: bool = Field(True, alias="GC_FREEZE")
     gc_threshold: GcThreshold = Field((50_000, 20, 100), alias="GC_THRESHOLD", max_length=3)
+    compiled_queries: bool = Field(True, alias="COMPILED_QUERIES", description="answer fleet queries with one "
+                                   "PostgreSQL statement (ops/compiled.py); 0: always the interpreted path")
     graphiql: bool | None = Field(None, alias="GRAPHIQL")
 
     # Limits (cost, budgets, documents, protocol). Each block is read by one module: ops/limits.py (cost and

@@ -52,6 +52,8 @@ PHONES = itertools.count(1000)  # +1415555NNNN: valid numbers, unique in this mo
 # Each probe query and the stores it needs; `all` reads every store and must keep what it can.
 PROBES: dict[str, tuple[str, frozenset[str]]] = {
     "postgresql": ("{ vehicles(first: 2) { edges { node { id } } } }", frozenset({"postgresql"})),
+    # answered by one compiled statement (ops/compiled.py) while PostgreSQL is up, the interpreted way while not
+    "fleet": ("{ routes(first: 2) { edges { node { id driver { id } stops { id } } } } }", frozenset({"postgresql"})),
     "mongodb": ("{ leads(first: 2) { edges { node { id firstName } } } }", frozenset({"mongodb"})),
     "neo4j": ("query($id: ID!) { lead(id: $id) { id colleagues { id } } }", frozenset({"mongodb", "neo4j"})),
     "chroma": ('{ searchLeads(text: "roofing", first: 2) { score } }', frozenset({"mongodb", "chroma"})),

@@ -1,0 +1,177 @@
+"""A whole fleet read as one statement: the routes (and vehicles) a query asks for, with their drivers, vehicles
+and stops, as one JSON value built by PostgreSQL (`json_build_array`, `json_agg` and correlated subqueries), as
+PostGraphile compiles an operation.
+
+The caller describes what to read (`Obj`: columns and relations of a table, in the order it wants them back);
+each object comes back as a JSON array of those values, a to-many relation as an array of such arrays. Every
+table read is scoped to the caller's account, and, for a driver (`driver_scope`), every read of routes to the
+driver's own, as the loaders scope them (resolvers/loaders.py). A timestamp comes back in UTC without its offset.
+Statements are built (SQLAlchemy Core) and compiled once per shape; values are bind parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Date,
+    DateTime,
+    FromClause,
+    Integer,
+    String,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    select,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+
+from datasources.instrument import round_trip
+from datasources.postgres.engine import Database, DriverStatement
+from datasources.postgres.models import Route, Stop, User, Vehicle
+
+TABLES: dict[str, Table] = {
+    m.__tablename__: m.__table__ for m in (Route, Stop, User, Vehicle)  # type: ignore[misc]
+}
+MAX_VALUES = 100  # PostgreSQL's limit on a function's arguments (json_build_array)
+
+
+@dataclass(frozen=True)
+class Rel:
+    """A relation followed from a row: `driver`, `vehicle`, `stops` of a route, `route` of a stop."""
+
+    name: str
+    obj: Obj
+
+
+@dataclass(frozen=True)
+class Obj:
+    """Columns (by name) and relations of a row of `table`, in the order of the array it becomes."""
+
+    table: str
+    items: tuple[str | Rel, ...]
+
+
+@dataclass(frozen=True)
+class RouteById:
+    obj: Obj
+
+
+@dataclass(frozen=True)
+class Page:
+    """Rows `[id, *objs]` of `table` (routes, vehicles) in id order, `limit + 1` of them at most (one array per
+    obj: the same row selected under several aliases); which of the optional filters are bound."""
+
+    table: str
+    objs: tuple[Obj, ...]
+    after: bool = False
+    status: bool = False
+    on: bool = False
+    driver: bool = False
+
+
+type Root = RouteById | Page
+type Join = Callable[[FromClause, FromClause], ColumnElement[bool]]
+
+# (parent table, relation) -> (child table, to-many, join (parent, child), order of a to-many)
+RELATIONS: dict[tuple[str, str], tuple[str, bool, Join, str | None]] = {
+    ("routes", "driver"): ("users", False, lambda p, c: c.c.id == p.c.driver_id, None),
+    ("routes", "vehicle"): ("vehicles", False, lambda p, c: c.c.id == p.c.vehicle_id, None),
+    ("routes", "stops"): ("stops", True, lambda p, c: c.c.route_id == p.c.id, "sequence"),
+    ("stops", "route"): ("routes", False, lambda p, c: c.c.id == p.c.route_id, None),
+}
+
+
+def _scope(table: str, t: FromClause, driver_scope: bool) -> list[ColumnElement[bool]]:
+    where = [t.c.account_id == bindparam("account_id", type_=BigInteger)]
+    if driver_scope and table == "routes":
+        where.append(t.c.driver_id == bindparam("scope_driver", type_=BigInteger))
+    return where
+
+
+def _column(t: FromClause, name: str) -> ColumnElement[Any]:
+    column = t.c[name]
+    if isinstance(column.type, DateTime) and column.type.timezone:
+        return func.timezone(literal_column("'UTC'"), column)
+    return column  # type: ignore[no-any-return]
+
+
+def _object(obj: Obj, t: FromClause, driver_scope: bool) -> ColumnElement[Any]:
+    if len(obj.items) > MAX_VALUES:
+        raise ValueError(f"an object of {len(obj.items)} values, over {MAX_VALUES}")
+    return func.json_build_array(*(
+        _column(t, item) if isinstance(item, str) else _related(obj.table, item, t, driver_scope)
+        for item in obj.items
+    ))
+
+
+def _related(table: str, rel: Rel, parent: FromClause, driver_scope: bool) -> ColumnElement[Any]:
+    child_table, many, join, order = RELATIONS[(table, rel.name)]
+    assert rel.obj.table == child_table
+    child = TABLES[child_table].alias()
+    where = [join(parent, child), *_scope(child_table, child, driver_scope)]
+    value = _object(rel.obj, child, driver_scope)
+    if not many:
+        return select(value).where(*where).scalar_subquery()
+    assert order is not None
+    rows = func.coalesce(func.json_agg(aggregate_order_by(value, child.c[order])), literal_column("'[]'::json"))
+    return select(rows).where(*where).scalar_subquery()
+
+
+def _root(i: int, root: Root, driver_scope: bool) -> ColumnElement[Any]:
+    if isinstance(root, RouteById):
+        r = TABLES["routes"].alias()
+        return (select(_object(root.obj, r, driver_scope))
+                .where(r.c.id == bindparam(f"id_{i}", type_=BigInteger), *_scope("routes", r, driver_scope))
+                .scalar_subquery())
+    t = TABLES[root.table]
+    assert all(obj.table == root.table for obj in root.objs)
+    query = select(t).where(*_scope(root.table, t, driver_scope)).order_by(t.c.id)
+    query = query.limit(bindparam(f"limit_{i}", type_=Integer))
+    if root.after:
+        query = query.where(t.c.id > bindparam(f"after_{i}", type_=BigInteger))
+    if root.status:
+        query = query.where(t.c.status == bindparam(f"status_{i}", type_=String))
+    if root.on:
+        query = query.where(t.c.date == bindparam(f"on_{i}", type_=Date))
+    if root.driver:
+        query = query.where(t.c.driver_id == bindparam(f"driver_{i}", type_=BigInteger))
+    page = query.subquery()
+    if len(root.objs) >= MAX_VALUES:
+        raise ValueError(f"{len(root.objs)} selections of a page's routes, over {MAX_VALUES - 1}")
+    row = func.json_build_array(page.c.id, *(_object(obj, page, driver_scope) for obj in root.objs))
+    return select(func.json_agg(aggregate_order_by(row, page.c.id))).scalar_subquery()
+
+
+@lru_cache(maxsize=512)
+def statement(roots: tuple[Root, ...], driver_scope: bool) -> Any:
+    """One SELECT of one JSON array: each root's value in order (a route's array or null, a page's rows or
+    null when empty)."""
+    return select(cast(func.json_build_array(*(_root(i, r, driver_scope) for i, r in enumerate(roots))), Text))
+
+
+@lru_cache(maxsize=512)
+def prepared(roots: tuple[Root, ...], driver_scope: bool) -> DriverStatement:
+    return DriverStatement.of(statement(roots, driver_scope))
+
+
+@round_trip("postgresql")
+async def read(db: Database, *, account_id: int, driver_id: int | None, roots: tuple[Root, ...],
+               params: Mapping[str, Any]) -> str:
+    """The roots' JSON text. `driver_id`: the driver whose routes alone may be read (None: every route of the
+    account). `params`: `id_<i>` of a by-id root, `limit_<i>` and its bound filters of a page. Runs on the
+    driver's connection (`Database.fetch`), compiled once per shape."""
+    values = {"account_id": account_id, **params}
+    if driver_id is not None:
+        values["scope_driver"] = driver_id
+    found = (await db.fetch(prepared(roots, driver_id is not None), **values))[0][0]
+    assert isinstance(found, str)
+    return found

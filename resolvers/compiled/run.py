@@ -1,0 +1,73 @@
+"""Answering a compiled fleet query: the caller's permission and row scope, one round trip, the data shaped.
+
+Only callers allowed every field compiled (`read_fleet`) are answered here; the others go the interpreted way,
+which reports FORBIDDEN or UNAUTHENTICATED on the fields as it always has. A driver's reads are limited to the
+driver's routes and their stops, as the loaders limit them (resolvers/loaders.py).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from graphql import DocumentNode, GraphQLSchema
+
+from datasources.postgres import compiled as store
+from resolvers.compiled.plan import Plan, plan
+from resolvers.context import RequestContext
+from resolvers.permissions import Action, allowed
+from resolvers.principal import Role
+
+
+class PlanCache:
+    """Plans of recent (document text, operation, variables, page size), as CostCache keeps costs: a plan is
+    wholly determined by them, and planning costs more than the statement's round trip."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self.plans: OrderedDict[tuple[int, str, str | None, bytes, int], Plan | None] = OrderedDict()
+
+    def plan(self, schema: GraphQLSchema, document: DocumentNode, *, query: str | None, operation_name: str | None,
+             variables: Mapping[str, Any] | None, max_page_size: int) -> Plan | None:
+        key = None
+        if query is not None and self.size:
+            try:
+                key = (id(schema), query, operation_name, orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS),
+                       max_page_size)
+            except TypeError:
+                key = None
+        if key is not None and key in self.plans:
+            self.plans.move_to_end(key)
+            return self.plans[key]
+        found = plan(schema, document, operation_name=operation_name, variables=variables,
+                     max_page_size=max_page_size)
+        if key is not None:
+            self.plans[key] = found
+            if len(self.plans) > self.size:
+                self.plans.popitem(last=False)
+        return found
+
+
+async def answer(
+    ctx: RequestContext, schema: GraphQLSchema, document: DocumentNode, *, query: str | None,
+    operation_name: str | None, variables: Mapping[str, Any] | None, plans: PlanCache,
+) -> dict[str, Any] | None:
+    """The operation's data, or None when it is not compiled (the interpreted path then answers). `query` is the
+    document's text, the key of its plan in `plans` with the rest."""
+    principal = ctx.principal
+    if principal is None or not allowed(principal, Action.read_fleet):
+        return None
+    if principal.role is Role.driver and principal.user_id is None:
+        return None
+    if ctx.session_pending:  # not settled by CostLimits: the interpreted path answers as it would
+        return None
+    found = plans.plan(schema, document, query=query, operation_name=operation_name, variables=variables,
+                       max_page_size=ctx.max_page_size)
+    if found is None:
+        return None
+    driver = principal.user_id if principal.role is Role.driver else None
+    text = await store.read(ctx.stores.db, account_id=principal.account_id, driver_id=driver, roots=found.roots,
+                            params=found.params)
+    return found.shape(orjson.loads(text))
