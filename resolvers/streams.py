@@ -1,14 +1,20 @@
-"""What every stream-backed subscription shares: it outlives neither its token nor its session."""
+"""What every stream-backed subscription shares: it reads its stream after a cursor, then live (`follow`), and it
+outlives neither its token nor its session."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from datasources.calls.broker import Stop
+from graphql import GraphQLError
+
+from datasources.calls.broker import CursorExpired, Entry, Overflow, Stop, valid_cursor
 from datasources.stores import Stores
 from resolvers.context import RequestContext
+from resolvers.errors import InputError
 from resolvers.identity.config import AuthConfig
 from resolvers.identity.sessions import session_ended
 from resolvers.permissions import Unauthenticated
@@ -112,3 +118,29 @@ class SessionWatch:
             raise watch.error
         if watch.reason is not None:
             raise Unauthenticated(f"the subscription has ended: {watch.reason}")
+
+
+async def follow(
+    ctx: RequestContext, stream_key: str, after: str | None, *, unconfigured: str,
+    expired: Callable[[CursorExpired], str],
+) -> AsyncGenerator[Entry]:
+    """The stream's entries after `after` (all that are kept, if None), then live ones, while the caller's session
+    stands (SessionWatch); a subscriber too slow for the broker's queue, or a cursor older than the stream keeps,
+    ends with its error. `unconfigured`: the error without a broker; `expired`: the message for an old cursor."""
+    if after is not None and not valid_cursor(after):
+        raise InputError("after", f"{after!r} is not a cursor of this subscription")
+    if ctx.events is None:
+        raise GraphQLError(unconfigured)
+    try:
+        with SessionWatch(ctx) as watch:
+            source = ctx.events.subscribe(ctx.account_id, stream_key, after, watch.stop)
+            async with contextlib.aclosing(source) as entries:
+                async for entry in entries:
+                    if watch.ended:
+                        break
+                    yield entry
+            watch.check()
+    except Overflow as exc:
+        raise GraphQLError(str(exc), extensions={"code": "SUBSCRIBER_TOO_SLOW"}) from None
+    except CursorExpired as exc:
+        raise GraphQLError(expired(exc), extensions={"code": "CURSOR_EXPIRED"}) from None

@@ -20,16 +20,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from graphql import GraphQLError
-
-from datasources.calls.broker import CursorExpired, Entry, Overflow, valid_cursor
+from datasources.calls.broker import Entry
 from datasources.calls.codec import load_call
 from datasources.calls.model import Call
 from datasources.redis import keys
 from resolvers.context import RequestContext
-from resolvers.errors import InputError
 from resolvers.ids import decode_as
-from resolvers.streams import SessionWatch
+from resolvers.streams import follow
 
 log = logging.getLogger(__name__)
 
@@ -81,26 +78,14 @@ async def _shared(ctx: RequestContext, entry: Entry, stream_key: str) -> CallUpd
 
 
 async def _follow(ctx: RequestContext, stream_key: str, after: str | None) -> AsyncIterator[CallUpdate]:
-    if after is not None and not valid_cursor(after):
-        raise InputError("after", f"{after!r} is not a cursor of this subscription")
-    if ctx.events is None:
-        raise GraphQLError("live calls are not configured on this server")
-    try:
-        with SessionWatch(ctx) as watch:
-            source = ctx.events.subscribe(ctx.account_id, stream_key, after, watch.stop)
-            async with contextlib.aclosing(source) as entries:
-                async for entry in entries:
-                    if watch.ended:
-                        break
-                    ctx.fresh_loaders()  # this event's nested fields read the rows as they are now
-                    update = await _shared(ctx, entry, stream_key)
-                    if update is not None:
-                        yield update
-            watch.check()
-    except Overflow as exc:
-        raise GraphQLError(str(exc), extensions={"code": "SUBSCRIBER_TOO_SLOW"}) from None
-    except CursorExpired as exc:
-        raise GraphQLError(str(exc), extensions={"code": "CURSOR_EXPIRED"}) from None
+    entries = follow(ctx, stream_key, after, unconfigured="live calls are not configured on this server",
+                     expired=str)
+    async with contextlib.aclosing(entries):
+        async for entry in entries:
+            ctx.fresh_loaders()  # this event's nested fields read the rows as they are now
+            update = await _shared(ctx, entry, stream_key)
+            if update is not None:
+                yield update
 
 
 def call_updates(ctx: RequestContext, call_id: str, after: str | None) -> AsyncIterator[CallUpdate]:

@@ -7,23 +7,19 @@ session ends; `optimizationProgress` also ends after the job's last event.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from graphql import GraphQLError
-
-from datasources.calls.broker import CursorExpired, Entry, Overflow, valid_cursor
+from datasources.calls.broker import CursorExpired, Entry
 from datasources.redis import keys
 from datasources.redis.jobs import TERMINAL, JobState
 from resolvers.context import RequestContext
-from resolvers.errors import InputError
 from resolvers.fleet.job import job_key
 from resolvers.ids import decode_int
-from resolvers.streams import SessionWatch
+from resolvers.streams import follow
 
 log = logging.getLogger(__name__)
 
@@ -47,25 +43,13 @@ class JobUpdate:
     job: JobState
 
 
-async def _entries(ctx: RequestContext, stream_key: str, after: str | None, what: str) -> AsyncIterator[Entry]:
-    if after is not None and not valid_cursor(after):
-        raise InputError("after", f"{after!r} is not a cursor of this subscription")
-    if ctx.events is None:
-        raise GraphQLError("live updates are not configured on this server")
-    try:
-        with SessionWatch(ctx) as watch:
-            source = ctx.events.subscribe(ctx.account_id, stream_key, after, watch.stop)
-            async with contextlib.aclosing(source) as entries:
-                async for entry in entries:
-                    if watch.ended:
-                        break
-                    yield entry
-            watch.check()
-    except Overflow as exc:
-        raise GraphQLError(str(exc), extensions={"code": "SUBSCRIBER_TOO_SLOW"}) from None
-    except CursorExpired:
-        raise GraphQLError(f"the events after cursor {after} are no longer kept; re-read the {what} and subscribe "
-                           "again without `after`", extensions={"code": "CURSOR_EXPIRED"}) from None
+def _entries(ctx: RequestContext, stream_key: str, after: str | None, what: str) -> AsyncIterator[Entry]:
+    def expired(_: CursorExpired) -> str:
+        return (f"the events after cursor {after} are no longer kept; re-read the {what} and subscribe again "
+                "without `after`")
+
+    return follow(ctx, stream_key, after, unconfigured="live updates are not configured on this server",
+                  expired=expired)
 
 
 def _route_update(entry: Entry) -> RouteUpdate:
