@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import logging
 import math
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from contextlib import nullcontext
 from functools import partial
 from typing import Any
 
-import orjson
 from graphql import ExecutionResult, GraphQLError
 from limits import RateLimitItem, RateLimitItemPerSecond, parse
 from redis.exceptions import RedisError
@@ -31,6 +29,7 @@ from ops.settings import Settings
 from resolvers.context import RequestContext
 from resolvers.cost import WEIGHTS, operation_cost
 from resolvers.identity.sessions import marks_verdict
+from resolvers.operation_cache import OperationCache
 from resolvers.permissions import Unauthenticated
 from resolvers.principal import Principal
 
@@ -80,27 +79,16 @@ class CostCache:
     """Costs of recent (document text, operation, variables), as the document cache keeps parsed documents."""
 
     def __init__(self, size: int = 1024) -> None:
-        self.size = size
-        self.costs: OrderedDict[tuple[str, str | None, bytes], int] = OrderedDict()
+        self.costs = OperationCache[int](size)
 
     def cost(self, ec: ExecutionContext, page_size: int) -> int:
         assert ec.graphql_document is not None
-        key = None
-        if ec.query is not None and self.size:
-            try:
-                key = (ec.query, ec.operation_name, orjson.dumps(ec.variables or {}, option=orjson.OPT_SORT_KEYS))
-            except TypeError:
-                key = None
-        if key is not None and key in self.costs:
-            self.costs.move_to_end(key)
-            return self.costs[key]
-        found = operation_cost(ec.schema._schema, ec.graphql_document, variables=ec.variables,
-                               operation_name=ec.operation_name, page_size=page_size)
-        if key is not None:
-            self.costs[key] = found
-            if len(self.costs) > self.size:
-                self.costs.popitem(last=False)
-        return found
+        document = ec.graphql_document
+        return self.costs.get(
+            lambda: operation_cost(ec.schema._schema, document, variables=ec.variables,
+                                   operation_name=ec.operation_name, page_size=page_size),
+            ec.query, ec.operation_name, ec.variables, page_size,
+        )
 
 
 class CostLimits(SchemaExtension):

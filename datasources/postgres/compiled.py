@@ -151,7 +151,6 @@ def _root(i: int, root: Root, driver_scope: bool) -> ColumnElement[Any]:
     return select(func.json_agg(aggregate_order_by(row, page.c.id))).scalar_subquery()
 
 
-@lru_cache(maxsize=512)
 def statement(roots: tuple[Root, ...], driver_scope: bool) -> Any:
     """One SELECT of one JSON array: each root's value in order (a route's array or null, a page's rows or
     null when empty)."""
@@ -160,6 +159,7 @@ def statement(roots: tuple[Root, ...], driver_scope: bool) -> Any:
 
 @lru_cache(maxsize=512)
 def prepared(roots: tuple[Root, ...], driver_scope: bool) -> DriverStatement:
+    """The statement, built and compiled once per shape."""
     return DriverStatement.of(statement(roots, driver_scope))
 
 

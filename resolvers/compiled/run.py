@@ -7,7 +7,6 @@ driver's routes and their stops, as the loaders limit them (resolvers/loaders.py
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,37 +16,25 @@ from graphql import DocumentNode, GraphQLSchema
 from datasources.postgres import compiled as store
 from resolvers.compiled.plan import Plan, plan
 from resolvers.context import RequestContext
+from resolvers.operation_cache import OperationCache
 from resolvers.permissions import Action, allowed
 from resolvers.principal import Role
 
 
 class PlanCache:
-    """Plans of recent (document text, operation, variables, page size), as CostCache keeps costs: a plan is
-    wholly determined by them, and planning costs more than the statement's round trip."""
+    """Plans of recent (document text, operation, variables, page size): a plan is wholly determined by them, and
+    planning costs more than the statement's round trip."""
 
     def __init__(self, size: int = 1024) -> None:
-        self.size = size
-        self.plans: OrderedDict[tuple[int, str, str | None, bytes, int], Plan | None] = OrderedDict()
+        self.plans = OperationCache[Plan | None](size)
 
     def plan(self, schema: GraphQLSchema, document: DocumentNode, *, query: str | None, operation_name: str | None,
              variables: Mapping[str, Any] | None, max_page_size: int) -> Plan | None:
-        key = None
-        if query is not None and self.size:
-            try:
-                key = (id(schema), query, operation_name, orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS),
-                       max_page_size)
-            except TypeError:
-                key = None
-        if key is not None and key in self.plans:
-            self.plans.move_to_end(key)
-            return self.plans[key]
-        found = plan(schema, document, operation_name=operation_name, variables=variables,
-                     max_page_size=max_page_size)
-        if key is not None:
-            self.plans[key] = found
-            if len(self.plans) > self.size:
-                self.plans.popitem(last=False)
-        return found
+        return self.plans.get(
+            lambda: plan(schema, document, operation_name=operation_name, variables=variables,
+                         max_page_size=max_page_size),
+            query, operation_name, variables, id(schema), max_page_size,
+        )
 
 
 async def answer(
