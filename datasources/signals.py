@@ -10,7 +10,8 @@ way numbers leave a layer: nothing below ops imports prometheus_client.
 | operation-refused    | reason              |                                      | ops.limits                      |
 | budget-level         | None                | available, capacity                  | ops.limits                      |
 | projection-drift     | None                | counts {(store, kind): n}            | ops.reconcile                   |
-| graphql-operation    | operation type      | name, outcome, seconds, error_codes  | ops.operations                  |
+| graphql-operation    | operation type      | name, outcome, seconds, error_codes  | ops.operations, ops.prepared    |
+| prepared-operation   | "answered", "handed on" |                                  | ops.prepared                    |
 | websocket            | "open" or "close"   |                                      | ops.hardening                   |
 | subscription         | "start" or "stop"   | field                                | ops.operations                  |
 | loader-batch         | loader name         | size                                 | resolvers.loaders               |
@@ -30,6 +31,7 @@ operation_refused = _switchboard.signal("operation-refused")
 budget_level = _switchboard.signal("budget-level")
 projection_drift = _switchboard.signal("projection-drift")
 graphql_operation = _switchboard.signal("graphql-operation")
+prepared_operation = _switchboard.signal("prepared-operation")
 websocket = _switchboard.signal("websocket")
 subscription = _switchboard.signal("subscription")
 loader_batch = _switchboard.signal("loader-batch")

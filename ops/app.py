@@ -12,10 +12,13 @@ from ops.graphiql import graphiql_routes
 from ops.graphql import GraphQLApp, build_schema
 from ops.hardening import BodyLimitMiddleware, SecurityHeadersMiddleware
 from ops.lifespan import lifespan
+from ops.limits import Budgets, sign_in_limit
 from ops.logging import RequestIdMiddleware
 from ops.metrics import Metrics, MetricsMiddleware, multiprocess_dir
+from ops.prepared import PreparedLane
 from ops.secrets import signing_secret
 from ops.settings import Settings, production_problems
+from resolvers.compiled.run import PlanCache
 from resolvers.identity.config import AuthConfig
 
 
@@ -33,13 +36,26 @@ def auth_config(settings: Settings) -> AuthConfig:
     )
 
 
+def graphql_app(settings: Settings) -> GraphQLApp:
+    """The endpoint over this deployment's schema; with the prepared lane (PREPARED_OPERATIONS) sharing the
+    compiled plans and the budgets with the schema's extensions."""
+    if not (settings.compiled_queries and settings.prepared_operations):
+        return GraphQLApp(build_schema(settings), settings, auth_config(settings))
+    plans = PlanCache(settings.document_cache_size)
+    budgets = Budgets(settings, sign_in_limit(settings))
+    schema = build_schema(settings, plans=plans, budgets=budgets)
+    lane = PreparedLane(plans, budgets, schema._schema, max_page_size=settings.max_page_size,
+                        debug_stats=settings.debug_stats)
+    return GraphQLApp(schema, settings, auth_config(settings), lane)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     problems = production_problems(settings)
     if problems:
         raise ValueError(f"refusing to start in {settings.environment.value}:\n  - " + "\n  - ".join(problems))
     metrics = Metrics(document_cache_size=settings.document_cache_size, multiprocess_dir=multiprocess_dir())
-    graphql = GraphQLApp(build_schema(settings), settings, auth_config(settings))
+    graphql = graphql_app(settings)
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),

@@ -14,7 +14,6 @@ from graphql import ExecutionResult
 from strawberry.extensions import SchemaExtension
 
 from datasources.outage import down_store
-from ops.settings import Settings
 from resolvers.compiled.run import PlanCache, answer
 from resolvers.context import RequestContext
 
@@ -26,9 +25,9 @@ class CompiledQueries(SchemaExtension):
         self.plans = plans
 
     @classmethod
-    def configured(cls, settings: Settings) -> Callable[[], CompiledQueries]:
-        """One extension per operation, sharing one cache of plans (sized as the document cache)."""
-        return partial(cls, PlanCache(settings.document_cache_size))
+    def configured(cls, plans: PlanCache) -> Callable[[], CompiledQueries]:
+        """One extension per operation, sharing one cache of plans (the prepared lane reads it too)."""
+        return partial(cls, plans)
 
     async def on_execute(self) -> AsyncIterator[None]:
         ec = self.execution_context

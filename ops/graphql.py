@@ -7,10 +7,11 @@ from typing import Any
 
 import orjson
 import strawberry
-from cross_web import AsyncHTTPRequestAdapter
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.extensions import (
@@ -36,11 +37,13 @@ from ops.documents import Documents, Refusal, requested_hash
 from ops.extension_hooks import HookedSchema
 from ops.graphiql import graphiql_html
 from ops.hardening import SizedWebSocketAdapter, SocketCounter, variables_limit
-from ops.limits import CostLimits, refused
+from ops.limits import Budgets, CostLimits, refused
 from ops.operations import OperationMetrics
 from ops.outages import StoreOutages
+from ops.prepared import Handoff, PreparedLane
 from ops.session_check import settle_session
 from ops.settings import Settings
+from resolvers.compiled.run import PlanCache
 from resolvers.context import RequestContext, build_context
 from resolvers.identity.config import AuthConfig
 from resolvers.identity.sessions import session_pending
@@ -84,12 +87,14 @@ def _expected(error: Any) -> bool:
     return original is None or isinstance(original, GraphQLError) or down_store(original) is not None
 
 
-def build_schema(settings: Settings) -> strawberry.Schema:
-    """The schema with this deployment's extensions: limits always, caches and stats by setting."""
+def build_schema(settings: Settings, *, plans: PlanCache | None = None, budgets: Budgets | None = None
+                 ) -> strawberry.Schema:
+    """The schema with this deployment's extensions: limits always, caches and stats by setting. `plans` and
+    `budgets` are shared with the prepared lane (`GraphQLApp`) when it runs."""
     extensions: list[Any] = [
         AuthGate,
         variables_limit(settings.max_variables_bytes),
-        CostLimits.configured(settings),  # after the pure refusals: a refused operation spends no budget
+        CostLimits.configured(settings, budgets),  # after the pure refusals: a refused operation spends no budget
         QueryDepthLimiter(max_depth=MAX_DEPTH),
         MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         MaxTokensLimiter(max_token_count=MAX_TOKENS),
@@ -97,7 +102,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     ]
     if settings.compiled_queries:
         # after AuthGate and CostLimits: it replaces only execution
-        extensions.append(CompiledQueries.configured(settings))
+        extensions.append(CompiledQueries.configured(plans or PlanCache(settings.document_cache_size)))
     if settings.document_cache_size:
         size = settings.document_cache_size
         extensions += [ParserCache(maxsize=size), ValidationCache(maxsize=size)]
@@ -116,7 +121,8 @@ class GraphQLApp(GraphQL):
     graphql_ws_handler_class = LegacyWSHandler  # type: ignore[assignment]
     websocket_adapter_class = SizedWebSocketAdapter  # type: ignore[assignment]
 
-    def __init__(self, schema: strawberry.Schema, settings: Settings, auth: AuthConfig) -> None:
+    def __init__(self, schema: strawberry.Schema, settings: Settings, auth: AuthConfig,
+                 lane: PreparedLane | None = None) -> None:
         super().__init__(
             schema,
             graphql_ide="graphiql" if settings.graphiql_enabled else None,
@@ -130,7 +136,29 @@ class GraphQLApp(GraphQL):
         self.settings = settings
         self.auth = auth
         self.documents = Documents.from_settings(settings, schema._schema)
+        self.lane = lane
         self._graphiql: str | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Strawberry's, with the prepared lane (ops/prepared.py) asked first about each HTTP request."""
+        if scope["type"] != "http" or self.lane is None:
+            return await super().__call__(scope, receive, send)
+        request = Request(scope=scope, receive=receive)
+        try:
+            answered = await self.lane.answer(self, request)
+            if isinstance(answered, Handoff):
+                request.state.handed_on = answered.sub_response
+                response = await self.run(request, context=answered.context)  # type: ignore[call-overload]
+            else:
+                response = answered or await self.run(request)
+        except HTTPException as exc:  # as Strawberry's own __call__
+            response = PlainTextResponse(exc.reason, status_code=exc.status_code)
+        await response(scope, receive, send)
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        """The one the prepared lane made when it handed the request on (its context holds it), else a new one."""
+        made: Response | None = getattr(request.state, "handed_on", None)
+        return made if made is not None else await super().get_sub_response(request)
 
     async def get_context(  # type: ignore[override]
         self, request: Request | WebSocket, response: Response | WebSocket

@@ -10,6 +10,7 @@ import logging
 import math
 from collections.abc import AsyncIterator, Callable
 from contextlib import nullcontext
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -91,85 +92,55 @@ class CostCache:
         )
 
 
-class CostLimits(SchemaExtension):
-    """Runs after AuthGate and the pure refusals, before execution: cost, then budget; after it, the report."""
+@dataclass
+class Admission:
+    """Whether an operation may run: None, or the error that refuses it (an `Unauthenticated` when the access
+    token's session has ended); and the `extensions.cost` report, None when there is none to give."""
 
-    def __init__(
-        self, settings: Settings, sign_in: RateLimitItem, costs: CostCache, *, execution_context: Any = None
-    ) -> None:
+    error: GraphQLError | None
+    report: dict[str, Any] | None
+
+
+class Budgets:
+    """The deployment's cost policy: an operation's static cost against MAX_QUERY_COST and the caller's budget,
+    then taken from the caller's bucket in Redis (with the session's marks, in one round trip); anonymous
+    mutations against the sign-in limit. CostLimits asks it for every operation, the prepared lane
+    (ops/prepared.py) for the operations it answers."""
+
+    def __init__(self, settings: Settings, sign_in: RateLimitItem) -> None:
         self.settings = settings
         self.sign_in = sign_in
-        self.costs = costs
-        self.report: dict[str, Any] | None = None
 
-    @classmethod
-    def configured(cls, settings: Settings) -> Callable[[], CostLimits]:
-        """One extension per operation over this deployment's settings, which are checked here, at start-up."""
-        webhook_limit(settings)
-        return partial(cls, settings, sign_in_limit(settings), CostCache(settings.document_cache_size))
-
-    async def on_execute(self) -> AsyncIterator[None]:
-        context = self.execution_context.context
-        if self.execution_context.result is not None or not isinstance(context, RequestContext):
-            yield  # refused already (AuthGate)
-            return
-        subscription = self.execution_context.operation_type is OperationType.SUBSCRIPTION
-        error = await self._admit(context)
-        if isinstance(error, Unauthenticated):  # the access token's session has ended
-            self.report = None
-            refuse(self.execution_context, error.message)
-            yield
-            return
-        if error is not None:
-            if context.response is not None:
-                retry = (error.extensions or {}).get("retryAfterSeconds")
-                if retry is not None:
-                    context.response.status_code = 429
-                    context.response.headers["Retry-After"] = str(retry)
-            if subscription:
-                raise error
-            self.execution_context.result = ExecutionResult(data=None, errors=[error])
-            yield
-            return
-        if subscription:
-            yield
-            return
-        stats = context.stats or StoreStats()
-        with nullcontext() if context.stats is stats else collecting(stats):
-            yield
-        if self.report is not None:
-            self.report["actual"] = actual_cost(stats)
-
-    def get_results(self) -> dict[str, Any]:
-        return {"cost": self.report} if self.report is not None else {}
-
-    async def _admit(self, context: RequestContext) -> GraphQLError | None:
-        """None when the operation may run; else the error that refuses it."""
-        ec = self.execution_context
-        requested = max(MIN_COST, self.costs.cost(ec, context.max_page_size))
-        self.report = {"requested": requested, "actual": 0, "throttleStatus": None}
+    async def admit(self, context: RequestContext, requested: int, *, operation_type: OperationType,
+                    operation_name: str | None) -> Admission:
+        requested = max(MIN_COST, requested)
+        report: dict[str, Any] = {"requested": requested, "actual": 0, "throttleStatus": None}
         principal = context.principal
         capacity = budget_of(self.settings, principal) if principal is not None else None
         maximum = self.settings.max_query_cost if capacity is None else min(self.settings.max_query_cost, capacity)
         if requested > maximum:
             if (reason := await settle_session(context)) is not None:
-                return Unauthenticated(reason)
+                return Admission(Unauthenticated(reason), None)
             refused("cost")
             which = "MAX_QUERY_COST" if maximum == self.settings.max_query_cost else "your cost budget"
-            return GraphQLError(
+            return Admission(GraphQLError(
                 f"this query costs {requested} points, over the maximum of {maximum} per operation ({which}): "
                 "ask for fewer objects (smaller `first`, fewer nested lists)",
                 extensions={"code": COSTLY, "cost": {"requested": requested, "maximum": maximum}},
-            )
+            ), report)
         if principal is None or capacity is None:
             # anonymous callers reach only sign-in, refresh and invitations (AuthGate): its mutations are attempts
-            if ec.operation_type is OperationType.MUTATION:
-                return await self._sign_in_attempt(context)
-            return None
-        return await self._take(principal, requested, capacity, context)
+            if operation_type is OperationType.MUTATION:
+                return Admission(await self._sign_in_attempt(context), report)
+            return Admission(None, report)
+        error = await self._take(principal, requested, capacity, context, report, operation_name)
+        if isinstance(error, Unauthenticated):
+            report = None  # type: ignore[assignment]
+        return Admission(error, report)
 
     async def _take(
-        self, principal: Principal, cost: int, capacity: int, context: RequestContext
+        self, principal: Principal, cost: int, capacity: int, context: RequestContext, report: dict[str, Any],
+        operation_name: str | None,
     ) -> GraphQLError | None:
         rate = self.settings.cost_restore_rate
         taken = None
@@ -198,14 +169,13 @@ class CostLimits(SchemaExtension):
                 return Unauthenticated(reason)
             return None
         signals.budget_level.send(None, available=taken.available, capacity=capacity)
-        assert self.report is not None
-        self.report["throttleStatus"] = {
+        report["throttleStatus"] = {
             "maximumAvailable": capacity, "currentlyAvailable": math.floor(taken.available), "restoreRate": rate,
         }
         if cost * 2 > capacity:
             log.warning("operation over half its budget", extra={
-                "cost": cost, "budget": capacity, "subject": principal.subject,
-                "operation": self.execution_context.operation_name, "allowed": taken.allowed,
+                "cost": cost, "budget": capacity, "subject": principal.subject, "operation": operation_name,
+                "allowed": taken.allowed,
             })
         if taken.allowed:
             return None
@@ -214,7 +184,7 @@ class CostLimits(SchemaExtension):
         return GraphQLError(
             f"cost budget exhausted: this operation costs {cost} points and {math.floor(taken.available)} of "
             f"{capacity} are left, restoring {rate:g} a second; retry in {retry} s",
-            extensions={"code": RATE_LIMITED, "retryAfterSeconds": retry, "cost": self.report},
+            extensions={"code": RATE_LIMITED, "retryAfterSeconds": retry, "cost": report},
         )
 
     async def _sign_in_attempt(self, context: RequestContext) -> GraphQLError | None:
@@ -227,6 +197,63 @@ class CostLimits(SchemaExtension):
             f"{self.sign_in.multiples} s (RATE_LIMIT_MAX_REQUESTS, RATE_LIMIT_WINDOW_MS); retry in {retry} s",
             extensions={"code": RATE_LIMITED, "retryAfterSeconds": retry},
         )
+
+
+class CostLimits(SchemaExtension):
+    """Runs after AuthGate and the pure refusals, before execution: cost, then budget; after it, the report.
+    An operation the prepared lane admitted already (`RequestContext.admission`) is not admitted again."""
+
+    def __init__(self, budgets: Budgets, costs: CostCache, *, execution_context: Any = None) -> None:
+        self.budgets = budgets
+        self.costs = costs
+        self.report: dict[str, Any] | None = None
+
+    @classmethod
+    def configured(cls, settings: Settings, budgets: Budgets | None = None) -> Callable[[], CostLimits]:
+        """One extension per operation over this deployment's settings, which are checked here, at start-up."""
+        webhook_limit(settings)
+        return partial(cls, budgets or Budgets(settings, sign_in_limit(settings)),
+                       CostCache(settings.document_cache_size))
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        ec = self.execution_context
+        context = ec.context
+        if ec.result is not None or not isinstance(context, RequestContext):
+            yield  # refused already (AuthGate)
+            return
+        subscription = ec.operation_type is OperationType.SUBSCRIPTION
+        admission, context.admission = context.admission, None
+        if admission is None:
+            admission = await self.budgets.admit(context, self.costs.cost(ec, context.max_page_size),
+                                                 operation_type=ec.operation_type, operation_name=ec.operation_name)
+        self.report = admission.report
+        error = admission.error
+        if isinstance(error, Unauthenticated):  # the access token's session has ended
+            refuse(ec, error.message)
+            yield
+            return
+        if error is not None:
+            if context.response is not None:
+                retry = (error.extensions or {}).get("retryAfterSeconds")
+                if retry is not None:
+                    context.response.status_code = 429
+                    context.response.headers["Retry-After"] = str(retry)
+            if subscription:
+                raise error
+            ec.result = ExecutionResult(data=None, errors=[error])
+            yield
+            return
+        if subscription:
+            yield
+            return
+        stats = context.stats or StoreStats()
+        with nullcontext() if context.stats is stats else collecting(stats):
+            yield
+        if self.report is not None:
+            self.report["actual"] = actual_cost(stats)
+
+    def get_results(self) -> dict[str, Any]:
+        return {"cost": self.report} if self.report is not None else {}
 
 
 async def webhook_throttle(request: Request) -> int | None:

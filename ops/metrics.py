@@ -7,6 +7,7 @@ backlogs and the document caches are read when Prometheus scrapes (ops/metrics_r
 | switchboard_websocket_connections              | MetricsMiddleware (open sockets on /graphql)          |
 | switchboard_graphql_operations_total, _seconds | ops.operations: type, bounded operation name, outcome |
 | switchboard_graphql_errors_total               | ops.operations: by `extensions.code`                  |
+| switchboard_prepared_operations_total          | ops.prepared: answered by the lane, or handed on      |
 | switchboard_subscriptions_active               | ops.operations: by root field                         |
 | switchboard_store_round_trip_seconds           | datasources.instrument                                |
 | switchboard_dataloader_batch_size              | resolvers.loaders: keys per batch, by loader          |
@@ -93,6 +94,12 @@ class Metrics:
             ["type", "name"], registry=r, buckets=OPERATION,
         )
         self.errors = Counter("switchboard_graphql_errors_total", "GraphQL errors by code", ["code"], registry=r)
+        self.prepared = Counter(
+            "switchboard_prepared_operations_total",
+            "Prepared HTTP queries (ops/prepared.py): answered by the lane, or handed on to the full path",
+            ["outcome"], registry=r,
+        )
+        self.prepared_child = functools.cache(self.prepared.labels)
         # as the sockets they run on
         self.subscriptions = Gauge(
             "switchboard_subscriptions_active", "Subscriptions open", ["field"], registry=r,
@@ -154,6 +161,7 @@ class Metrics:
             (signals.store_round_trip, self.observe_store), (signals.operation_refused, self.refused_operation),
             (signals.budget_level, self.observe_bucket), (signals.projection_drift, self.observe_drift),
             (signals.graphql_operation, self.observe_operation), (signals.subscription, self.observe_subscription),
+            (signals.prepared_operation, self.observe_prepared),
             (signals.loader_batch, self.observe_batch), (signals.loader_load, self.observe_load),
             (signals.webhook_event, self.observe_webhook), (signals.call_transition, self.observe_transition),
         ]
@@ -184,6 +192,9 @@ class Metrics:
             self.operation_seconds_child(kind, name).observe(seconds)
         for code in error_codes:
             self.errors.labels(code).inc()
+
+    def observe_prepared(self, outcome: str) -> None:
+        self.prepared_child(outcome).inc()
 
     def observe_subscription(self, change: str, *, field: str) -> None:
         gauge = self.subscriptions.labels(field)

@@ -185,6 +185,9 @@ class Settings(BaseSettings):
     gc_threshold: GcThreshold = Field((50_000, 20, 100), alias="GC_THRESHOLD", max_length=3)
     compiled_queries: bool = Field(True, alias="COMPILED_QUERIES", description="answer fleet queries with one "
                                    "PostgreSQL statement (ops/compiled.py); 0: always the interpreted path")
+    prepared_operations: bool = Field(True, alias="PREPARED_OPERATIONS", description="answer an HTTP query "
+                                      "answered by a compiled plan before without Strawberry's view and extensions "
+                                      "(ops/prepared.py); needs COMPILED_QUERIES")
     graphiql: bool | None = Field(None, alias="GRAPHIQL")
 
     # Limits (cost, budgets, documents, protocol). Each block is read by one module: ops/limits.py (cost and

@@ -38,6 +38,9 @@ class RequestContext:
     # an HTTP operation's access token whose session marks are still to be checked: CostLimits checks them in
     # the round trip that takes its budget (ops/limits.py), anything that acts earlier by `settle_session`
     session_pending: bool = False
+    # the prepared lane's admission of this HTTP operation (ops.limits.Admission), when it handed the operation
+    # on to the full path after admitting it: CostLimits takes it instead of admitting the operation again
+    admission: Any = None
     # the HTTP response Strawberry will send (its status code is ours to set); None on a WebSocket
     response: Any = None
     connection_params: dict[str, Any] | None = None

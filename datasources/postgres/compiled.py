@@ -1,6 +1,6 @@
-"""A whole fleet read as one statement: the routes (and vehicles) a query asks for, with their drivers, vehicles
-and stops, as one JSON value built by PostgreSQL (`json_build_array`, `json_agg` and correlated subqueries), as
-PostGraphile compiles an operation.
+"""A whole fleet read as one statement: the routes (and vehicles, and the caller's account) a query asks for,
+with their drivers, vehicles and stops, as one JSON value built by PostgreSQL (`json_build_array`, `json_agg` and
+correlated subqueries), as PostGraphile compiles an operation.
 
 The caller describes what to read (`Obj`: columns and relations of a table, in the order it wants them back);
 each object comes back as a JSON array of those values, a to-many relation as an array of such arrays. Every
@@ -36,10 +36,10 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from datasources.instrument import round_trip
 from datasources.postgres.engine import Database, DriverStatement
-from datasources.postgres.models import Route, Stop, User, Vehicle
+from datasources.postgres.models import Account, Route, Stop, User, Vehicle
 
 TABLES: dict[str, Table] = {
-    m.__tablename__: m.__table__ for m in (Route, Stop, User, Vehicle)  # type: ignore[misc]
+    m.__tablename__: m.__table__ for m in (Account, Route, Stop, User, Vehicle)  # type: ignore[misc]
 }
 MAX_VALUES = 100  # PostgreSQL's limit on a function's arguments (json_build_array)
 
@@ -66,6 +66,13 @@ class RouteById:
 
 
 @dataclass(frozen=True)
+class AccountRow:
+    """The caller's own account."""
+
+    obj: Obj
+
+
+@dataclass(frozen=True)
 class Page:
     """Rows `[id, *objs]` of `table` (routes, vehicles) in id order, `limit + 1` of them at most (one array per
     obj: the same row selected under several aliases); which of the optional filters are bound."""
@@ -78,7 +85,7 @@ class Page:
     driver: bool = False
 
 
-type Root = RouteById | Page
+type Root = RouteById | AccountRow | Page
 type Join = Callable[[FromClause, FromClause], ColumnElement[bool]]
 
 # (parent table, relation) -> (child table, to-many, join (parent, child), order of a to-many)
@@ -91,7 +98,8 @@ RELATIONS: dict[tuple[str, str], tuple[str, bool, Join, str | None]] = {
 
 
 def _scope(table: str, t: FromClause, driver_scope: bool) -> list[ColumnElement[bool]]:
-    where = [t.c.account_id == bindparam("account_id", type_=BigInteger)]
+    owner = t.c.id if table == "accounts" else t.c.account_id
+    where = [owner == bindparam("account_id", type_=BigInteger)]
     if driver_scope and table == "routes":
         where.append(t.c.driver_id == bindparam("scope_driver", type_=BigInteger))
     return where
@@ -132,6 +140,9 @@ def _root(i: int, root: Root, driver_scope: bool) -> ColumnElement[Any]:
         return (select(_object(root.obj, r, driver_scope))
                 .where(r.c.id == bindparam(f"id_{i}", type_=BigInteger), *_scope("routes", r, driver_scope))
                 .scalar_subquery())
+    if isinstance(root, AccountRow):
+        a = TABLES["accounts"].alias()
+        return select(_object(root.obj, a, driver_scope)).where(*_scope("accounts", a, driver_scope)).scalar_subquery()
     t = TABLES[root.table]
     assert all(obj.table == root.table for obj in root.objs)
     query = select(t).where(*_scope(root.table, t, driver_scope)).order_by(t.c.id)

@@ -19,7 +19,7 @@ from graphql import GraphQLEnumType, GraphQLNonNull, GraphQLOutputType, GraphQLS
 from resolvers.ids import encode
 
 # GraphQL type -> table of its rows
-TABLES = {"Route": "routes", "Stop": "stops", "Vehicle": "vehicles", "User": "users"}
+TABLES = {"Route": "routes", "Stop": "stops", "Vehicle": "vehicles", "User": "users", "Account": "accounts"}
 # (type, field) -> column, where it is not the field's name in snake_case
 COLUMNS = {("Stop", "serviceMinutes"): "service_min"}
 # (type, field) -> the relation (datasources/postgres/compiled.py RELATIONS) and the type it reaches

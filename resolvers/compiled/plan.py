@@ -1,11 +1,12 @@
 """Planning a compiled fleet query: a document, the schema and the variables in; what to read in one statement
 and how to shape its answer out, or None when any part of the operation is outside the compiled subset.
 
-The subset: a query whose root fields are `route(id:)`, `routes(...)`, `vehicles(...)` and `__typename`, selecting
-fields of Route, Stop, Vehicle, User, Location, TimeWindow and the two connections (edges and page info), with aliases,
-`__typename`, `@skip`/`@include`, variables, and inline fragments and fragment spreads on the exact type. The
-arguments are checked by the resolvers' own functions (ids, page size, cursors): any InputError leaves the
-operation to the interpreted path, which reports it. Pure: no I/O.
+The subset: a query whose root fields are `route(id:)`, `routes(...)`, `vehicles(...)`, `account` and `__typename`,
+selecting fields of Route, Stop, Vehicle, User, Account, Location, TimeWindow and the two connections (edges and page
+info), with aliases, `__typename`, `@skip`/`@include`, variables, and inline fragments and fragment spreads on the
+exact type. The arguments are checked by the resolvers' own functions (ids, page size, cursors): any InputError
+leaves the operation to the interpreted path, which reports it. A plan names the actions its root fields need
+(`actions`); one of `__typename` alone reads nothing. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -34,15 +35,19 @@ from graphql import (
 )
 from graphql.execution.values import VariableValues, get_argument_values, get_directive_values, get_variable_values
 
-from datasources.postgres.compiled import TABLES, Obj, Page, Rel, Root, RouteById
+from datasources.postgres.compiled import TABLES, AccountRow, Obj, Page, Rel, Root, RouteById
 from resolvers.compiled import fields as F
 from resolvers.compiled import shape as S
 from resolvers.compiled.shape import PagePart, Row, Shape
 from resolvers.ids import decode_int
 from resolvers.pagination import check_first, decode_cursor
+from resolvers.permissions import Action
 
 DIRECTIVES = {GraphQLSkipDirective.name, GraphQLIncludeDirective.name}
 PAGES = {"routes": "Route", "vehicles": "Vehicle"}  # root connections -> the type of their nodes
+# root fields -> what the caller must be allowed (as their resolvers' `can(...)` says)
+ACTIONS = {"route": Action.read_fleet, "routes": Action.read_fleet, "vehicles": Action.read_fleet,
+           "account": Action.read_users}
 
 
 class Unsupported(Exception):
@@ -51,9 +56,10 @@ class Unsupported(Exception):
 
 @dataclass(frozen=True)
 class Plan:
-    roots: tuple[Root, ...]
+    roots: tuple[Root, ...]  # none: nothing to read (`__typename` alone)
     params: dict[str, Any]
     shape: Callable[[list[Any]], dict[str, Any]]  # the statement's array of root values -> the data
+    actions: frozenset[Action]  # what the caller must be allowed
 
 
 def plan(
@@ -82,6 +88,7 @@ class _Planner:
         self.max_page_size = max_page_size
         self.roots: list[Root] = []
         self.params: dict[str, Any] = {}
+        self.actions: set[Action] = set()
 
     # -- selections -----------------------------------------------------------------------------------------
 
@@ -145,21 +152,30 @@ class _Planner:
                 shapes.append((key, S.constant(query.name)))
                 continue
             field = query.fields.get(name)
-            if field is None or name not in ("route", *PAGES):
+            if field is None or name not in ACTIONS:
                 raise Unsupported(f"Query.{name}")
             args = get_argument_values(field, nodes[0], self.variables)
             index = len(self.roots)
-            shape = self._route(index, args, nodes) if name == "route" else self._page(index, name, args, nodes)
+            self.actions.add(ACTIONS[name])
+            if name == "route":
+                shape = self._route(index, args, nodes)
+            elif name == "account":
+                shape = self._account(nodes)
+            else:
+                shape = self._page(index, name, args, nodes)
             shapes.append((key, S.at(index, shape)))
-        if not self.roots:
-            raise Unsupported("no compiled root field")
         built = S.obj(shapes)
-        return Plan(tuple(self.roots), self.params, built)
+        return Plan(tuple(self.roots), self.params, built, frozenset(self.actions))
 
     def _route(self, index: int, args: dict[str, Any], nodes: list[FieldNode]) -> Shape:
         self.params[f"id_{index}"] = decode_int(args["id"], "Route")
         obj, shape = self.object("Route", nodes)
         self.roots.append(RouteById(obj))
+        return S.nullable(shape)
+
+    def _account(self, nodes: list[FieldNode]) -> Shape:
+        obj, shape = self.object("Account", nodes)
+        self.roots.append(AccountRow(obj))
         return S.nullable(shape)
 
     def _page(self, index: int, field: str, args: dict[str, Any], nodes: list[FieldNode]) -> Shape:

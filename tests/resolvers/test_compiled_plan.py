@@ -9,6 +9,7 @@ from graphql import GraphQLObjectType, parse
 from resolvers.compiled import fields as F
 from resolvers.compiled.plan import plan
 from resolvers.ids import encode
+from resolvers.permissions import Action
 from schema.root import build_schema
 
 SCHEMA = build_schema([])._schema
@@ -46,7 +47,27 @@ def test_every_field_of_the_compiled_types_is_compiled_or_listed() -> None:
     assert planned(f'{{ vehicles(status: "available") {{ edges {{ node {{ {selection("Vehicle")} }} }} }} }}')
     stop = SCHEMA.get_type("Stop")
     assert isinstance(stop, GraphQLObjectType)
+    assert planned(f"{{ account {{ {selection('Account')} }} }}")
     assert set(F.NOT_COMPILED) <= {("Stop", n) for n in stop.fields}
+
+
+def test_a_plan_names_what_its_root_fields_need() -> None:
+    def actions(query: str) -> set[Action]:
+        found = plan(SCHEMA, parse(query), operation_name=None, variables={}, max_page_size=100)
+        assert found is not None
+        return set(found.actions)
+
+    assert actions("{ account { name } }") == {Action.read_users}
+    assert actions(f'{{ route(id: "{ROUTE_ID}") {{ id }} account {{ id }} }}') == {Action.read_fleet,
+                                                                                   Action.read_users}
+    assert actions("{ vehicles { edges { cursor } } }") == {Action.read_fleet}
+
+
+def test_typename_alone_reads_nothing() -> None:
+    found = plan(SCHEMA, parse("{ __typename t: __typename }"), operation_name=None, variables={},
+                 max_page_size=100)
+    assert found is not None and found.roots == () and found.actions == frozenset()
+    assert found.shape([]) == {"__typename": "Query", "t": "Query"}
 
 
 @pytest.mark.parametrize("query", [
@@ -58,7 +79,6 @@ def test_every_field_of_the_compiled_types_is_compiled_or_listed() -> None:
     f'{{ route(id: "{ROUTE_ID}") {{ ... on Node {{ id }} }} }}',
     f'{{ route(id: "{ROUTE_ID}") {{ id }} vehiclesNear(lat: 1, lon: 2, radiusKm: 3) {{ distanceKm }} }}',
     '{ vehicles(first: 101) { edges { cursor } } }',
-    "{ __typename }",
     "mutation { signIn(email: \"a\", password: \"b\") { __typename } }",
     f'{{ node(id: "{ROUTE_ID}") {{ id }} }}',
     "{ __schema { queryType { name } } }",

@@ -37,6 +37,7 @@ ROUTE_SCALARS = ("id", "number", "name", "status", "date", "distanceKm", "durati
 STOP_SCALARS = ("id", "sequence", "kind", "address", "eta", "status", "arrivedAt", "demand", "serviceMinutes",
                 "completedAt", "failureReason", "proofNote", "__typename")
 USER_SCALARS = ("id", "email", "fullName", "role", "phone", "active", "createdAt", "onDuty", "__typename")
+ACCOUNT_SCALARS = ("id", "name", "slug", "timezone", "createdAt", "__typename")
 VEHICLE_SCALARS = ("id", "plate", "name", "kind", "capacityKg", "status", "createdAt", "capacity", "shiftStart",
                    "shiftEnd", "__typename")
 NESTED = ("""query($id: ID!) { route(id: $id) { number name status date } routes(first: 10) { edges { node {
@@ -169,7 +170,8 @@ def field(draw: st.DrawFn, doc: Doc, name: str, inner: str = "", args: str = "")
 
 @st.composite
 def selection(draw: st.DrawFn, doc: Doc, type_name: str, depth: int) -> str:
-    scalars = {"Route": ROUTE_SCALARS, "Stop": STOP_SCALARS, "User": USER_SCALARS, "Vehicle": VEHICLE_SCALARS}
+    scalars = {"Route": ROUTE_SCALARS, "Stop": STOP_SCALARS, "User": USER_SCALARS, "Vehicle": VEHICLE_SCALARS,
+               "Account": ACCOUNT_SCALARS}
     chosen = draw(st.lists(st.sampled_from(scalars[type_name]), min_size=1, max_size=5))
     parts = [draw(field(doc, name)) for name in chosen]
     nested: list[tuple[str, str, int]] = []  # (field, type, depth)
@@ -224,9 +226,11 @@ def argument(draw: st.DrawFn, doc: Doc, name: str, type_name: str, values: list[
 def operation(draw: st.DrawFn, world: World) -> tuple[str, dict[str, Any]]:
     doc = Doc()
     roots = []
+    if draw(st.integers(0, 3)) == 0:
+        roots.append(draw(field(doc, "account", "{ " + draw(selection(doc, "Account", 0)) + " }")))
     route_ids = [*world.route_ids * 3, *world.globex_route_ids[:1], "not-an-id", encode("Vehicle", 1),
                  encode("Route", 99_999_999)]
-    for _ in range(draw(st.integers(1, 2))):
+    for _ in range(draw(st.integers(0 if roots else 1, 2))):
         if draw(st.booleans()):
             by_id = draw(argument(doc, "id", "ID!", route_ids))
             inner = "{ " + draw(selection(doc, "Route", 2)) + " }"
