@@ -158,6 +158,9 @@ class Settings(BaseSettings):
     archive_retry_after: float = Field(5.0, alias="ARCHIVE_RETRY_AFTER", gt=0)
     archive_max_attempts: int = Field(10, alias="ARCHIVE_MAX_ATTEMPTS", ge=1)
     call_retention: Duration = Field(timedelta(hours=24), alias="CALL_RETENTION")
+    # a closer's claim (voice/dialogue.py) outlives the last event of the call it is promised to by this much:
+    # the net under a call whose end never arrives; every event of the call renews it, its end releases it
+    closer_claim_ttl: Duration = Field(timedelta(hours=1), alias="CLOSER_CLAIM_TTL")
     # Chroma and the graph are projections of MongoDB: how long a lead write waits for them inline, how often
     # the projector looks for pending leads, and the failed attempts before a lead is dead-lettered
     projection_wait: Duration = Field(timedelta(seconds=2), alias="PROJECTION_WAIT")

@@ -107,5 +107,6 @@ async def open_voice(settings: Settings, stores: Stores, redis_url: str, exits: 
     await worker.start()
     exits.push_async_callback(worker.close)
     service = CallService(stores, carrier, from_number=settings.telnyx_phone_number,
-                          client_state_key=client_state_key(settings), archive_wakeup=wakeup)
+                          client_state_key=client_state_key(settings), archive_wakeup=wakeup,
+                          closer_claim_ttl=max(int(settings.closer_claim_ttl.total_seconds()), 1))
     return Voice(service, broker, public_key)

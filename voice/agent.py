@@ -382,6 +382,15 @@ def _scored(
     return Closing(outcome, trigger, via, answers, qualification)
 
 
+def promised_closer(conv: Conversation, script: CallScript) -> Closer | None:
+    """The closer the conversation settled on handing the lead over to (outcome `transfer`), else None. Once the
+    outcome is settled the closer is fixed in the conversation, so no context can change the answer."""
+    if not conv.closer_fixed or conv.closer is None:
+        return None
+    end = closing(conv, script, AgentContext())
+    return conv.closer if end is not None and end.outcome == "transfer" else None
+
+
 def _speak_ended_after(conv: Conversation, trigger: Key) -> Key | None:
     ends = [k for k, status in conv.speak_ends if k > trigger and status not in ENDED_BY_HANGUP]
     return min(ends) if ends else None

@@ -2,8 +2,16 @@
 
 `CallService.handle` runs the pure agent inside the call's Redis transaction (so two replicas, or a retried
 webhook, never both take a step); this module loads its inputs before (the account's script, the lead's summary,
-a free closer) and carries its outputs out after: the commands to the carrier, each with its deterministic
-`command_id`, and the facts to the lead in MongoDB (through the lead write path, so the projector follows).
+the closers free to take a hot lead) and carries its outputs out after: the commands to the carrier, each with
+its deterministic `command_id`, and the facts to the lead in MongoDB (through the lead write path, so the
+projector follows).
+
+A closer is promised to one call at a time through a claim in Redis (`keys.closer_claim` -> the call id). Looking
+closers up only reads the claims (one MGET over the closers on duty, whatever the number of live calls); the
+call's own transaction takes the claim of the closer its decision promises the lead (`closer_claims`), keeps it
+with each later change of the live call (refreshing its TTL) and releases it with the change that ends the call,
+or that settles on another outcome. A claim another call took meanwhile fails that transaction (`ClaimTaken`),
+and the decision is taken again with the next free closer, or none.
 """
 
 from __future__ import annotations
@@ -17,8 +25,10 @@ from typing import Any
 from datasources.calls import store
 from datasources.calls.codec import load_call
 from datasources.calls.model import Call, CallEvent
+from datasources.calls.store import Claim
 from datasources.mongo import leads
 from datasources.postgres import call_agent
+from datasources.redis import keys
 from datasources.stores import Stores
 from voice import agent
 from voice.agent import AgentContext, Closer, Command, Conversation, Fact
@@ -65,17 +75,35 @@ class Scripts:
         self._cache.pop(account_id, None)
 
 
-async def context_for(stores: Stores, *, account_id: int, call_id: str) -> AgentContext:
-    """The lead's one-line summary and a closer on duty who is not on another live call (None: all busy). A store
-    that is down leaves its part out (no summary; no closer: a hot lead is promised a callback)."""
+@dataclasses.dataclass(frozen=True)
+class Lookup:
+    """What a decision may need, read before the call's transaction: the lead's summary, and the closers on duty
+    that no other call has claimed, in order. Reading claims nothing."""
+
+    account_id: int
+    lead_summary: str = ""
+    free: tuple[Closer, ...] = ()
+
+    def context(self) -> AgentContext:
+        return AgentContext(lead_summary=self.lead_summary, closer=self.free[0] if self.free else None)
+
+    def without(self, claim: str) -> Lookup:
+        """The lookup less the closer of `claim`, which another call took after it was read."""
+        kept = tuple(c for c in self.free if keys.closer_claim(self.account_id, c.user_id) != claim)
+        return dataclasses.replace(self, free=kept)
+
+
+async def lookup_for(stores: Stores, *, account_id: int, call_id: str) -> Lookup:
+    """The lead's one-line summary and the closers on duty whose claim is free or this call's. A store that is
+    down leaves its part out (no summary; no closer: a hot lead is promised a callback)."""
     try:
-        return await _context(stores, account_id=account_id, call_id=call_id)
+        return await _lookup(stores, account_id=account_id, call_id=call_id)
     except Exception as exc:
         log.warning("agent context of call %s unavailable, deciding without it: %r", call_id, exc)
-        return AgentContext()
+        return Lookup(account_id)
 
 
-async def _context(stores: Stores, *, account_id: int, call_id: str) -> AgentContext:
+async def _lookup(stores: Stores, *, account_id: int, call_id: str) -> Lookup:
     [current] = await store.calls_by_ids(stores.redis, account_id=account_id, ids=[call_id])
     call = load_call(current) if current else None
     summary = ""
@@ -83,17 +111,39 @@ async def _context(stores: Stores, *, account_id: int, call_id: str) -> AgentCon
         [lead] = await leads.leads_by_ids(account_id=account_id, ids=[call.lead_id])
         if lead is not None:
             summary = " ".join(filter(None, [lead.first_name, lead.last_name, lead.company.name]))
+    if call is not None and conversation_of(call).closer_fixed:
+        return Lookup(account_id, summary)  # the call's closer (or none) is settled: nobody to look for
     closers = await call_agent.closers_on_duty(stores.db, account_id=account_id)
-    if not closers:
-        return AgentContext(lead_summary=summary)
-    live = await store.active_call_ids(stores.redis, account_id=account_id)
-    others = await store.calls_by_ids(stores.redis, account_id=account_id, ids=[i for i in live if i != call_id])
-    busy = {c["closer_id"] for c in others if c and c.get("closer_id") is not None}
-    free = [c for c in closers if c.user_id not in busy]
-    if not free:
-        return AgentContext(lead_summary=summary)
-    chosen = free[0]
-    return AgentContext(lead_summary=summary, closer=Closer(chosen.user_id, chosen.full_name, chosen.phone))
+    holders = await store.claim_holders(
+        stores.redis, names=[keys.closer_claim(account_id, c.user_id) for c in closers]
+    )
+    free = tuple(
+        Closer(c.user_id, c.full_name, c.phone)
+        for c, holder in zip(closers, holders, strict=True)
+        if holder in (None, call_id)
+    )
+    return Lookup(account_id, summary, free)
+
+
+def closer_claims(
+    call: Call, before: Conversation, after: Conversation, script: CallScript, *, ttl: int
+) -> tuple[Claim, ...]:
+    """The change's claims on closers: `take` the closer the decision fixes and promises the lead (the lookup's,
+    so another one is tried when it is taken), `keep` it (a fresh TTL) while the call lasts, `release` it when the
+    call ends or its outcome settles on no transfer after all (an earlier answer delivered late). A closer fixed by
+    an earlier decision and promised only now is kept, not taken: the conversation cannot choose another. Only
+    outbound calls have an agent that transfers."""
+    if call.direction != "outbound":
+        return ()
+    held = agent.promised_closer(before, script)
+    wanted = None if call.terminal else agent.promised_closer(after, script)
+    claims: list[Claim] = []
+    if held is not None and (wanted is None or wanted.user_id != held.user_id):
+        claims.append(Claim(keys.closer_claim(call.account_id, held.user_id), "release", ttl))
+    if wanted is not None:
+        key = keys.closer_claim(call.account_id, wanted.user_id)
+        claims.append(Claim(key, "keep", ttl) if before.closer_fixed else Claim(key, "take", ttl))
+    return tuple(claims)
 
 
 def conversation_of(call: Call) -> Conversation:

@@ -76,6 +76,7 @@ class CallService:
         client_state_key: bytes,
         archive_wakeup: asyncio.Event | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        closer_claim_ttl: int = store.CLAIM_TTL,
     ) -> None:
         self.stores = stores
         self.carrier = carrier
@@ -83,6 +84,7 @@ class CallService:
         self.client_state_key = client_state_key
         self.archive_wakeup = archive_wakeup
         self.clock = clock
+        self.closer_claim_ttl = closer_claim_ttl  # seconds a closer's claim outlives its call's last event
         self.scripts = dialogue.Scripts(stores)
 
     # -- carrier webhooks ---------------------------------------------------------------------------------
@@ -105,40 +107,45 @@ class CallService:
         call_id, account_id = target
         moved: list[tuple[str, str]] = []  # the state change of the attempt that committed, for the metrics
         script = await self.scripts.of(account_id)
-        context = AgentContext()
+        lookup = dialogue.Lookup(account_id)
         if event.type in dialogue.NEEDS_CONTEXT:
-            context = await dialogue.context_for(self.stores, account_id=account_id, call_id=call_id)
+            lookup = await dialogue.lookup_for(self.stores, account_id=account_id, call_id=call_id)
         # what the last (committed) attempt of the transaction decided: a lost race runs `decide` again
         decided: list[tuple[list[Command], list[Fact]]] = []
 
-        def decide(current: Json | None) -> Change | None:
-            decided.clear()
-            # an event may arrive before our own record of the dial: it starts the call from what it knows
-            before = load_call(current) if current else Call(id=call_id, account_id=account_id)
-            after = apply(before, event)
-            moved[:] = [(before.state.value, after.state.value)] if after.state != before.state else []
-            # the agent folds the event into the conversation kept in the same record, so this transaction
-            # also settles which replica takes the steps it enables
-            commands: list[Command] = []
-            facts: list[Fact] = []
-            try:
-                decision = agent.decide(after, dialogue.conversation_of(before), event, script, context)
-                after = dialogue.with_agent(after, decision.conversation, script, context)
-                commands, facts = decision.commands, decision.facts
-            except Exception:
-                # a payload the agent cannot read must not cost the call its state
-                log.exception("the agent could not take event %s (%s) of call %s", event.id, event.type, call_id)
-            # a new event is recorded (seen key, stream entry) even when it changes nothing in the call: the
-            # store has already told a repeat apart, and `apply` is idempotent, so `after == before` says nothing
-            decided.append((commands, facts))
-            main = entry(event.type, event.id, event.occurred_at, after)
-            line, heard = log_line(event), agent.transcript_line(event)
-            # a transcription line that arrives after the call ended changes its archive: archived again
-            changed = _archived(before) != _archived(after) or heard is not None
-            return Change(dump_call(after), main, active=not after.terminal,
-                          archive=after.terminal and (not before.terminal or changed),
-                          extra=dialogue.fact_entries(event, facts, main["call"]), dtmf=(line,) if line else (),
-                          transcript=(heard,) if heard else ())
+        def decide_with(context: AgentContext) -> Callable[[Json | None], Change | None]:
+            def decide(current: Json | None) -> Change | None:
+                decided.clear()
+                # an event may arrive before our own record of the dial: it starts the call from what it knows
+                before = load_call(current) if current else Call(id=call_id, account_id=account_id)
+                after = apply(before, event)
+                moved[:] = [(before.state.value, after.state.value)] if after.state != before.state else []
+                # the agent folds the event into the conversation kept in the same record, so this transaction
+                # also settles which replica takes the steps it enables
+                commands: list[Command] = []
+                facts: list[Fact] = []
+                talked = talking = dialogue.conversation_of(before)
+                try:
+                    decision = agent.decide(after, talked, event, script, context)
+                    after = dialogue.with_agent(after, decision.conversation, script, context)
+                    commands, facts, talking = decision.commands, decision.facts, decision.conversation
+                except Exception:
+                    # a payload the agent cannot read must not cost the call its state
+                    log.exception("the agent could not take event %s (%s) of call %s", event.id, event.type, call_id)
+                # a new event is recorded (seen key, stream entry) even when it changes nothing in the call: the
+                # store has already told a repeat apart, and `apply` is idempotent, so `after == before` says nothing
+                decided.append((commands, facts))
+                main = entry(event.type, event.id, event.occurred_at, after)
+                line, heard = log_line(event), agent.transcript_line(event)
+                # a transcription line that arrives after the call ended changes its archive: archived again
+                changed = _archived(before) != _archived(after) or heard is not None
+                claims = dialogue.closer_claims(after, talked, talking, script, ttl=self.closer_claim_ttl)
+                return Change(dump_call(after), main, active=not after.terminal,
+                              archive=after.terminal and (not before.terminal or changed),
+                              extra=dialogue.fact_entries(event, facts, main["call"]), dtmf=(line,) if line else (),
+                              transcript=(heard,) if heard else (), claims=claims)
+
+            return decide
 
         if event.type == "call.initiated" and event.call_control_id:
             # before the event is applied (an idempotent SET): a failure here leaves the event unapplied, so its
@@ -146,7 +153,19 @@ class CallService:
             await store.remember_control_id(
                 redis, call_control_id=event.call_control_id, account_id=account_id, call_id=call_id
             )
-        applied = await store.transact(redis, account_id=account_id, call_id=call_id, event_id=event.id, decide=decide)
+        while True:
+            try:
+                applied = await store.transact(redis, account_id=account_id, call_id=call_id, event_id=event.id,
+                                               decide=decide_with(lookup.context()))
+                break
+            except store.ClaimTaken as taken:
+                # another call was promised that closer since the lookup: decide again with the next free one
+                # (at most once per closer on duty; with none left, a hot lead is promised a callback)
+                log.info("call %s: closer claim %s went to call %s, deciding again", call_id, taken.key, taken.holder)
+                narrower = lookup.without(taken.key)
+                if narrower == lookup:
+                    raise  # only the lookup's closers are taken (`closer_claims`): not reached
+                lookup = narrower
         if applied is None:
             return "duplicate"
         for before_state, after_state in moved:

@@ -8,6 +8,11 @@ the call's stream and to the account's stream (both capped), keep the set of act
 call index beside it, and publish a wake-up. Two replicas applying events of the same call at once both succeed:
 the loser of the race retries on the fresh value.
 
+A change may also hold claims: keys whose value is the call id, with a TTL, that at most one call holds (a closer
+on duty is promised to one call at a time). The transaction WATCHes each claim and reads its holder before its
+MULTI, so a claim is taken, refreshed or released in the same MULTI as the call it belongs to, or not at all: two
+calls taking the same claim at once cannot both land, and no claim outlives a change that was not applied.
+
 The call's JSON is bounded (datasources/calls/model.py): what grows with a call goes to its log and its stream,
 so a transaction costs the same on the first event of a call and on the ten-thousandth.
 """
@@ -16,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from redis.asyncio import Redis
@@ -32,6 +37,7 @@ CALL_STREAM_MAX = 1_000
 ACCOUNT_STREAM_MAX = 10_000
 TRANSCRIPT_MAX = 1_000  # a call's transcript log keeps its newest lines, as its stream keeps its newest events
 MAX_RETRIES = 50
+CLAIM_TTL = 3600  # a claim outlives its call's last change by this much at most (a call whose end never came)
 
 type Json = dict[str, Any]
 
@@ -42,6 +48,27 @@ class Applied:
     call_cursor: str
     account_cursor: str
     archive_queued: bool
+
+
+class ClaimTaken(Exception):
+    """Another call holds a claim the change had to take: nothing of the change was applied."""
+
+    def __init__(self, key: str, holder: str) -> None:
+        super().__init__(f"{key} is held by call {holder}")
+        self.key = key
+        self.holder = holder
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A key held by the call (its value is the call id) for `ttl` seconds after the change. `take`: the change
+    needs it, and fails with `ClaimTaken` when another call holds it; `keep`: refreshed unless another call holds
+    it (a claim that expired and was taken meanwhile is lost, not fought over); `release`: deleted if the call
+    holds it. Held by the same call counts as free."""
+
+    key: str
+    op: Literal["take", "keep", "release"]
+    ttl: int = CLAIM_TTL
 
 
 @dataclass(frozen=True)
@@ -55,6 +82,7 @@ class Change:
     extra: tuple[Json, ...] = ()  # more entries after `entry` on both streams (the agent's dialogue steps)
     dtmf: tuple[LogLine, ...] = ()  # lines for the call's DTMF log
     transcript: tuple[LogLine, ...] = ()  # lines for the call's transcript log (capped: TRANSCRIPT_MAX)
+    claims: tuple[Claim, ...] = ()  # keys the call takes, keeps or releases with this change
 
 
 def _stream_fields(entry: Json) -> dict[Any, Any]:
@@ -85,6 +113,7 @@ async def transact(
                 change = decide(orjson.loads(raw) if raw else None)
                 if change is None:
                     return None
+                holders = await _holders(pipe, change.claims, call_id)
                 pipe.multi()
                 # an archived call's keys expire (`CALL_RETENTION`); a late event must not make them permanent
                 pipe.set(call_key, orjson.dumps(change.call), keepttl=True)
@@ -121,16 +150,45 @@ async def transact(
                         pipe.expire(said_key, SEEN_TTL, nx=True)
                 if change.archive:
                     pipe.xadd(keys.archive_outbox(), {"account_id": str(account_id), "call_id": call_id})
+                for claim, holder in zip(change.claims, holders, strict=True):
+                    if claim.op == "release":
+                        if holder == call_id:
+                            pipe.delete(claim.key)
+                    elif holder in (None, call_id):
+                        pipe.set(claim.key, call_id, ex=claim.ttl)
                 pipe.publish(keys.notify_channel(account_id), call_id)
                 result = await pipe.execute()
             except WatchError:
                 continue
         # queued replies, in order: set, [set seen], xadd call, xadd account, [xadd call, xadd account per extra],
-        # sadd/srem, [xadd outbox], publish
+        # sadd/srem, ..., [xadd outbox], [set/delete per claim], publish
         first = 2 if seen_key else 1
         call_cursor, account_cursor = result[first], result[first + 1]
         return Applied(change.call, str(call_cursor), str(account_cursor), change.archive)
     raise RuntimeError(f"call {call_id}: gave up after {MAX_RETRIES} conflicting updates")
+
+
+async def _holders(pipe: Any, claims: Sequence[Claim], call_id: str) -> list[str | None]:
+    """Each claim's holder, WATCHed from here to the MULTI: a claim that changes meanwhile fails the transaction,
+    which then decides again on the fresh holders. A claim to take that another call holds: `ClaimTaken`."""
+    if not claims:
+        return []
+    names = [c.key for c in claims]
+    await pipe.watch(*names)
+    holders: list[str | None] = await pipe.mget(names)
+    for claim, holder in zip(claims, holders, strict=True):
+        if claim.op == "take" and holder not in (None, call_id):
+            raise ClaimTaken(claim.key, str(holder))
+    return holders
+
+
+@round_trip("redis")
+async def claim_holders(redis: Redis, *, names: Sequence[str]) -> list[str | None]:
+    """The call holding each claim (None: free), in one round trip; a read, which claims nothing."""
+    if not names:
+        return []
+    holders: list[str | None] = await redis.mget(names)  # type: ignore[assignment]  # the client decodes
+    return holders
 
 
 @round_trip("redis")

@@ -30,6 +30,11 @@ def lead_live_calls(account_id: int, lead_id: str) -> str:
     return f"{PREFIX}:acct:{account_id}:lead:{lead_id}:calls:live"
 
 
+def closer_claim(account_id: int, user_id: int) -> str:
+    """The call a closer on duty is promised to (its id), taken in that call's transaction: one call per closer."""
+    return f"{PREFIX}:acct:{account_id}:closer:{user_id}"
+
+
 def account_stream(account_id: int) -> str:
     return f"{PREFIX}:acct:{account_id}:events"
 
