@@ -4,10 +4,13 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
 
+import asyncpg
 import pytest
+from sqlalchemy.exc import DisconnectionError
 
+from datasources.outage import UNREACHABLE
 from datasources.postgres import Database, accounts, identity, open_database, routes, stops, vehicles
-from datasources.postgres.engine import normalise_url
+from datasources.postgres.engine import DriverStatement, normalise_url
 from datasources.postgres.errors import Conflict, NotFound
 from datasources.postgres.routes import NewStop
 from ops import migrate
@@ -151,6 +154,31 @@ async def test_driver_reads_give_the_records_the_writes_gave(db: Database) -> No
     assert by_route[0] == arrived and await stops.stops_by_ids(db, account_id=a, ids=[s.id for s in by_route]) \
         == by_route
     assert await stops.stops_by_leads(db, account_id=a, lead_ids=["64b7f0c2e1d3a4b5c6d7e8f9"]) == [[arrived]]
+
+
+async def test_a_driver_read_gives_its_connection_back_or_replaces_a_lost_one(adapter_database: str) -> None:
+    """`Database.fetch` checks a connection out bare: it goes back after a failed statement, and one the server
+    ended fails its read as a lost connection, then gives way to a fresh one."""
+    db = open_database(adapter_database, pool_size=1, max_overflow=0)
+    pool = db.engine.sync_engine.pool
+    whoami = DriverStatement("SELECT pg_backend_pid()", ())
+    try:
+        with pytest.raises(asyncpg.exceptions.UndefinedTableError):
+            await db.fetch(DriverStatement("SELECT 1 FROM no_such_table", ()))
+        assert pool.checkedout() == 0
+        pid = (await db.fetch(whoami))[0][0]
+        assert (await db.fetch(whoami))[0][0] == pid  # the one connection, given back each time
+        other = await asyncpg.connect(adapter_database.replace("+asyncpg", ""))
+        try:
+            assert await other.fetchval("SELECT pg_terminate_backend($1)", pid)
+        finally:
+            await other.close()
+        with pytest.raises((*UNREACHABLE, DisconnectionError)):
+            await db.fetch(whoami)
+        assert pool.checkedout() == 0
+        assert (await db.fetch(whoami))[0][0] != pid
+    finally:
+        await db.close()
 
 
 def test_unknown_scheme_names_the_setting() -> None:
