@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
+from typing import Any
 
 import asyncpg
 import pytest
@@ -160,7 +161,7 @@ async def test_a_driver_read_gives_its_connection_back_or_replaces_a_lost_one(ad
     """`Database.fetch` checks a connection out bare: it goes back after a failed statement, and one the server
     ended fails its read as a lost connection, then gives way to a fresh one."""
     db = open_database(adapter_database, pool_size=1, max_overflow=0)
-    pool = db.engine.sync_engine.pool
+    pool: Any = db.engine.sync_engine.pool  # a QueuePool
     whoami = DriverStatement("SELECT pg_backend_pid()", ())
     try:
         with pytest.raises(asyncpg.exceptions.UndefinedTableError):
