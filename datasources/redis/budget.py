@@ -5,7 +5,8 @@ second, and an operation takes its cost from it or is refused. One Lua script re
 writes under Redis' own clock, so replicas racing on one bucket neither spend a point twice nor lose a
 refill. A signed-in user's operation checks its session marks (datasources/redis/auth.py) in the same script
 (`take_in_session`): one round trip admits it, where a read of the marks and then a take were two, a
-quarter of the CPU an operation as small as `{ __typename }` cost. Counted limits per client address
+quarter of the CPU an operation as small as `{ __typename }` cost. The takes of operations admitted in the same
+turn of the event loop go to Redis as one pipeline (datasources/redis/pipelined.py). Counted limits per client address
 (sign-in attempts, webhooks) use the `limits` library's moving window over the app's own connection pool.
 """
 
@@ -22,6 +23,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 
 from datasources.instrument import round_trip
 from datasources.redis import keys
+from datasources.redis.pipelined import pipelined
 
 # KEYS[#KEYS] the bucket; ARGV capacity, restore rate (points/s), cost. The level and the time it was written
 # (µs, Redis' clock) live in one hash; an idle bucket expires once it would be full again, which reads as full.
@@ -105,8 +107,8 @@ def _taken(allowed: object, level: bytes | str, cost: int, rate: float) -> Taken
 @round_trip("redis")
 async def take(redis: Any, *, subject: str, cost: int, capacity: int, rate: float) -> Taken:
     """Takes `cost` points from the subject's bucket, or none when fewer are left."""
-    allowed, level = await _script(redis, TAKE)(keys=[keys.cost_bucket(subject)],
-                                                 args=[capacity, repr(float(rate)), cost])
+    allowed, level = await pipelined(redis).run(_script(redis, TAKE), [keys.cost_bucket(subject)],
+                                                [capacity, repr(float(rate)), cost])
     return _taken(allowed, level, cost, rate)
 
 
@@ -117,9 +119,9 @@ async def take_in_session(
 ) -> InSession:
     """`take`, once the user's session marks say the token's session stands; nothing is taken otherwise."""
     marks = [keys.session_epoch(user_id)] + ([keys.family_revoked(family_id)] if family_id is not None else [])
-    status, value = await _script(redis, TAKE_IN_SESSION)(
-        keys=[*marks, keys.cost_bucket(subject)],
-        args=[capacity, repr(float(rate)), cost, str(epoch)],
+    status, value = await pipelined(redis).run(
+        _script(redis, TAKE_IN_SESSION), [*marks, keys.cost_bucket(subject)],
+        [capacity, repr(float(rate)), cost, str(epoch)],
     )
     if status == NO_COPY:
         return InSession(no_copy=True)

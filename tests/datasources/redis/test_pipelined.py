@@ -1,0 +1,84 @@
+"""Script calls of one turn of the loop go to Redis as one pipeline (datasources/redis/pipelined.py), and each
+call still gets its own answer and its own error; the budget's takes through it stay exact."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from datasources.redis import budget, open_redis
+from datasources.redis.pipelined import Pipelined, pipelined
+
+ECHO = "return {KEYS[1], ARGV[1]}"
+FAILS = "return redis.error_reply('no ' .. ARGV[1])"
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = open_redis(redis_url)
+    yield client
+    await client.aclose()
+
+
+def batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The size of each batch sent from here on."""
+    sizes: list[int] = []
+    send = Pipelined._send
+
+    async def counted(self: Pipelined, calls: list[Any]) -> None:
+        sizes.append(len(calls))
+        await send(self, calls)
+
+    monkeypatch.setattr(Pipelined, "_send", counted)
+    return sizes
+
+
+async def test_one_turn_of_calls_is_one_pipeline_with_each_answer_its_own(redis: Redis,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    echo, fails = redis.register_script(ECHO), redis.register_script(FAILS)
+    await echo(keys=["k"], args=["warm"]), await redis.script_load(FAILS)
+    lane = pipelined(redis)
+    sent = batches(monkeypatch)
+    answers = await asyncio.gather(*(lane.run(echo, [f"k{i}"], [i]) for i in range(50)),
+                                   lane.run(fails, ["x"], ["luck"]), return_exceptions=True)
+    assert answers[:50] == [[f"k{i}", str(i)] for i in range(50)]
+    assert isinstance(answers[50], ResponseError) and "no luck" in str(answers[50])
+    assert sent == [51] and not lane.pending and not lane.sending
+
+
+async def test_a_script_redis_lacks_is_loaded_and_run(redis: Redis) -> None:
+    """As after a restart or SCRIPT FLUSH: the pipeline's EVALSHAs answer NOSCRIPT (a new script here, so the
+    test flushes nothing shared)."""
+    word = uuid.uuid4().hex
+    script = redis.register_script(f"return '{word}'")
+    lane = pipelined(redis)
+    assert await asyncio.gather(*(lane.run(script, ["k"], []) for _ in range(5))) == [word] * 5
+    assert await redis.script_exists(script.sha) == [True]
+
+
+async def test_a_cancelled_caller_leaves_the_others_their_answers(redis: Redis) -> None:
+    echo = redis.register_script(ECHO)
+    lane = pipelined(redis)
+    calls = [asyncio.ensure_future(lane.run(echo, ["k"], [i])) for i in range(4)]
+    await asyncio.sleep(0)
+    calls[1].cancel()
+    done = await asyncio.gather(*calls, return_exceptions=True)
+    assert isinstance(done[1], asyncio.CancelledError)
+    assert [done[i] for i in (0, 2, 3)] == [["k", "0"], ["k", "2"], ["k", "3"]]
+
+
+async def test_concurrent_takes_spend_a_bucket_exactly_once(redis: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+    """100 takes of 1 point raced at a bucket of 60: exactly 60 are allowed, sent as one pipeline."""
+    subject = f"test:{uuid.uuid4().hex}"
+    sent = batches(monkeypatch)
+    taken = await asyncio.gather(*(budget.take(redis, subject=subject, cost=1, capacity=60, rate=0.001)
+                                   for _ in range(100)))
+    assert sum(t.allowed for t in taken) == 60
+    assert min(t.available for t in taken) == pytest.approx(0, abs=0.01)
+    assert sent == [100]
