@@ -12,8 +12,9 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from datasources.coalesce import Coalescer
 from datasources.redis import budget, open_redis
-from datasources.redis.pipelined import Pipelined, pipelined
+from datasources.redis.pipelined import pipelined
 
 ECHO = "return {KEYS[1], ARGV[1]}"
 FAILS = "return redis.error_reply('no ' .. ARGV[1])"
@@ -29,13 +30,13 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
 def batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The size of each batch sent from here on."""
     sizes: list[int] = []
-    send = Pipelined._send
+    send = Coalescer._send
 
-    async def counted(self: Pipelined, calls: list[Any]) -> None:
+    async def counted(self: Coalescer[Any], key: Any, calls: list[Any]) -> None:
         sizes.append(len(calls))
-        await send(self, calls)
+        await send(self, key, calls)
 
-    monkeypatch.setattr(Pipelined, "_send", counted)
+    monkeypatch.setattr(Coalescer, "_send", counted)
     return sizes
 
 
@@ -49,7 +50,7 @@ async def test_one_turn_of_calls_is_one_pipeline_with_each_answer_its_own(redis:
                                    lane.run(fails, ["x"], ["luck"]), return_exceptions=True)
     assert answers[:50] == [[f"k{i}", str(i)] for i in range(50)]
     assert isinstance(answers[50], ResponseError) and "no luck" in str(answers[50])
-    assert sent == [51] and not lane.pending and not lane.sending
+    assert sent == [51] and not lane.calls.pending and not lane.calls.sending
 
 
 async def test_a_script_redis_lacks_is_loaded_and_run(redis: Redis) -> None:
