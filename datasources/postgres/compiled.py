@@ -11,7 +11,9 @@ Statements are built (SQLAlchemy Core) and compiled once per shape; values are b
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import logging
+import re
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -32,9 +34,12 @@ from sqlalchemy import (
     literal_column,
     select,
 )
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
+from datasources.coalesce import Coalescer, settled
 from datasources.instrument import round_trip
+from datasources.outage import UNREACHABLE
 from datasources.postgres.engine import Database, DriverStatement
 from datasources.postgres.models import Account, Route, Stop, User, Vehicle
 
@@ -42,6 +47,8 @@ TABLES: dict[str, Table] = {
     m.__tablename__: m.__table__ for m in (Account, Route, Stop, User, Vehicle)  # type: ignore[misc]
 }
 MAX_VALUES = 100  # PostgreSQL's limit on a function's arguments (json_build_array)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -174,15 +181,75 @@ def prepared(roots: tuple[Root, ...], driver_scope: bool) -> DriverStatement:
     return DriverStatement.of(statement(roots, driver_scope))
 
 
+@lru_cache(maxsize=512)
+def prepared_many(roots: tuple[Root, ...], driver_scope: bool) -> DriverStatement | None:
+    """The statement for several callers at once: the one-caller statement run LATERAL once per row of an unnest
+    of its parameters' arrays (`<name>s`), in the callers' order. None when a parameter's type is not one an
+    array is made of here (each caller then reads on their own)."""
+    one = prepared(roots, driver_scope)
+    types: dict[int, str] = {}
+
+    def column(found: re.Match[str]) -> str:
+        types[int(found[1])] = found[2]
+        return f"p.v{found[1]}"
+
+    body = _PARAM.sub(column, one.sql)
+    if "$" in body or sorted(types) != list(range(1, len(one.params) + 1)) or set(types.values()) - ARRAYS:
+        return None
+    arrays = ", ".join(f"${k}::{types[k]}[]" for k in sorted(types))
+    names = ", ".join(f"v{k}" for k in sorted(types))
+    sql = (f"SELECT q.v FROM unnest({arrays}) WITH ORDINALITY AS p({names}, i) "
+           f"CROSS JOIN LATERAL ({body}) AS q(v) ORDER BY p.i")
+    return DriverStatement(sql, tuple(f"{name}s" for name in one.params))
+
+
+ARRAYS = {"BIGINT", "INTEGER", "VARCHAR", "DATE"}  # the parameters' types (bound as `$n::TYPE`)
+_PARAM = re.compile(r"\$(\d+)::(\w+)")
+
+
+@dataclass(frozen=True)
+class _Read:
+    values: dict[str, Any]
+
+
+async def _read_together(key: Hashable, reads: list[_Read]) -> list[Any]:
+    """The reads of one turn that share a statement, in one round trip; alone, or on a failure that is not an
+    outage, each in its own (so one caller's failure stays its own)."""
+    db: Database
+    roots: tuple[Root, ...]
+    driver_scope: bool
+    db, roots, driver_scope = key  # type: ignore[misc]
+    one = prepared(roots, driver_scope)
+    many = prepared_many(roots, driver_scope) if len(reads) > 1 else None
+    if many is not None:
+        arrays = {f"{name}s": [read.values[name] for read in reads] for name in one.params}
+        try:
+            return [row[0] for row in await db.fetch(many, **arrays)]
+        except UNREACHABLE + (sa_exc.DisconnectionError,):
+            raise
+        except Exception:
+            log.warning("a batch of compiled reads failed; reading them one by one", exc_info=True)
+    return [await settled(_first(db.fetch(one, **read.values))) for read in reads]
+
+
+async def _first(rows: Awaitable[list[Any]]) -> Any:
+    return (await rows)[0][0]
+
+
+_reads = Coalescer[_Read](_read_together)
+
+
 @round_trip("postgresql")
 async def read(db: Database, *, account_id: int, driver_id: int | None, roots: tuple[Root, ...],
                params: Mapping[str, Any]) -> str:
     """The roots' JSON text. `driver_id`: the driver whose routes alone may be read (None: every route of the
     account). `params`: `id_<i>` of a by-id root, `limit_<i>` and its bound filters of a page. Runs on the
-    driver's connection (`Database.fetch`), compiled once per shape."""
+    driver's connection (`Database.fetch`), compiled once per shape; the reads of one turn of the event loop
+    with the same shape run as one statement (`prepared_many`, datasources/coalesce.py), each still counted as
+    the round trip it waited for."""
     values = {"account_id": account_id, **params}
     if driver_id is not None:
         values["scope_driver"] = driver_id
-    found = (await db.fetch(prepared(roots, driver_id is not None), **values))[0][0]
+    found = await _reads.call((db, roots, driver_id is not None), _Read(values))
     assert isinstance(found, str)
     return found

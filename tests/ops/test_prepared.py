@@ -9,6 +9,7 @@ goes the full way, the ones after it through the lane, which `switchboard_prepar
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -205,4 +206,6 @@ def test_an_empty_budget_is_refused_as_the_full_path_refuses_it(small_budget: tu
     full = post(app, key, fresh(ACCOUNT))
     assert lane.status_code == full.status_code == 429
     assert lane.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
-    same_response(full, lane)
+    # the seconds to wait shrink as the bucket refills between the two requests: equal but for those
+    assert abs(int(lane.headers["retry-after"]) - int(full.headers["retry-after"])) <= 1
+    assert re.sub(r"\d+", "N", lane.text) == re.sub(r"\d+", "N", full.text)

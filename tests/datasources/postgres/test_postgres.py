@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from datetime import date
 from typing import Any
 
@@ -15,22 +14,6 @@ from datasources.postgres.engine import DriverStatement, normalise_url
 from datasources.postgres.errors import Conflict, NotFound
 from datasources.postgres.routes import NewStop
 from ops import migrate
-from tests.servers import postgres_database
-
-
-@pytest.fixture(scope="session")
-def adapter_database(postgres_admin: str) -> Iterator[str]:
-    """A database of its own: the app's development principal is the first account of the app's database."""
-    with postgres_database(postgres_admin) as url:
-        yield url
-
-
-@pytest.fixture(scope="session")
-async def db(adapter_database: str) -> AsyncIterator[Database]:
-    database = open_database(adapter_database)
-    await migrate.upgrade(database.engine)
-    yield database
-    await database.close()
 
 
 async def tenant(db: Database) -> int:
