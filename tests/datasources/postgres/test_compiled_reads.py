@@ -9,10 +9,8 @@ import uuid
 from datetime import date
 from typing import Any
 
-import pytest
 from graphql import parse
 
-from datasources.coalesce import Coalescer
 from datasources.postgres import Database, identity, routes
 from datasources.postgres.compiled import prepared, prepared_many, read
 from resolvers.compiled.plan import Plan, plan
@@ -40,19 +38,6 @@ async def alone(db: Database, found: Plan, account_id: int, driver_id: int | Non
     values = {"account_id": account_id, **found.params, **({"scope_driver": driver_id} if driver_id else {})}
     rows = await db.fetch(prepared(found.roots, driver_id is not None), **values)
     return str(rows[0][0])
-
-
-@pytest.fixture
-def batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    sizes: list[int] = []
-    send = Coalescer._send
-
-    async def counted(self: Coalescer[Any], key: Any, calls: list[Any]) -> None:
-        sizes.append(len(calls))
-        await send(self, key, calls)
-
-    monkeypatch.setattr(Coalescer, "_send", counted)
-    return sizes
 
 
 async def test_reads_of_one_turn_answer_each_caller_as_its_own_statement(

@@ -6,13 +6,11 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from datasources.coalesce import Coalescer
 from datasources.redis import budget, open_redis
 from datasources.redis.pipelined import pipelined
 
@@ -27,30 +25,15 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
     await client.aclose()
 
 
-def batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The size of each batch sent from here on."""
-    sizes: list[int] = []
-    send = Coalescer._send
-
-    async def counted(self: Coalescer[Any], key: Any, calls: list[Any]) -> None:
-        sizes.append(len(calls))
-        await send(self, key, calls)
-
-    monkeypatch.setattr(Coalescer, "_send", counted)
-    return sizes
-
-
-async def test_one_turn_of_calls_is_one_pipeline_with_each_answer_its_own(redis: Redis,
-                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_one_turn_of_calls_is_one_pipeline_with_each_answer_its_own(redis: Redis, batches: list[int]) -> None:
     echo, fails = redis.register_script(ECHO), redis.register_script(FAILS)
     await echo(keys=["k"], args=["warm"]), await redis.script_load(FAILS)
     lane = pipelined(redis)
-    sent = batches(monkeypatch)
     answers = await asyncio.gather(*(lane.run(echo, [f"k{i}"], [i]) for i in range(50)),
                                    lane.run(fails, ["x"], ["luck"]), return_exceptions=True)
     assert answers[:50] == [[f"k{i}", str(i)] for i in range(50)]
     assert isinstance(answers[50], ResponseError) and "no luck" in str(answers[50])
-    assert sent == [51] and not lane.calls.pending and not lane.calls.sending
+    assert batches == [51] and not lane.calls.pending and not lane.calls.sending
 
 
 async def test_a_script_redis_lacks_is_loaded_and_run(redis: Redis) -> None:
@@ -74,12 +57,11 @@ async def test_a_cancelled_caller_leaves_the_others_their_answers(redis: Redis) 
     assert [done[i] for i in (0, 2, 3)] == [["k", "0"], ["k", "2"], ["k", "3"]]
 
 
-async def test_concurrent_takes_spend_a_bucket_exactly_once(redis: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_concurrent_takes_spend_a_bucket_exactly_once(redis: Redis, batches: list[int]) -> None:
     """100 takes of 1 point raced at a bucket of 60: exactly 60 are allowed, sent as one pipeline."""
     subject = f"test:{uuid.uuid4().hex}"
-    sent = batches(monkeypatch)
     taken = await asyncio.gather(*(budget.take(redis, subject=subject, cost=1, capacity=60, rate=0.001)
                                    for _ in range(100)))
     assert sum(t.allowed for t in taken) == 60
     assert min(t.available for t in taken) == pytest.approx(0, abs=0.01)
-    assert sent == [100]
+    assert batches == [100]
