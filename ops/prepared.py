@@ -68,8 +68,9 @@ def operation(request: Request, body: bytes) -> Operation | None:
     if request.scope.get("query_string"):
         return None
     headers = request.headers
-    if "application/json" not in parse_content_type(headers.get("content-type", ""))[0]:  # as Strawberry reads it
-        return None
+    content_type = headers.get("content-type", "")
+    if content_type != "application/json" and "application/json" not in parse_content_type(content_type)[0]:
+        return None  # as Strawberry reads it (its parser, email's, is slow for the common case)
     accept = headers.get("accept", "").lower()
     if any(kind in accept for kind in STREAMING):
         return None
