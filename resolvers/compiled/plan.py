@@ -39,6 +39,8 @@ from resolvers.compiled import fields as F
 from resolvers.compiled import shape as S
 from resolvers.compiled.shape import PagePart, Row, Shape
 from resolvers.ids import decode_int
+from resolvers.leads.projector import sync_state
+from resolvers.leads.reads import READS
 from resolvers.pagination import check_first, decode_cursor
 
 DIRECTIVES = {GraphQLSkipDirective.name, GraphQLIncludeDirective.name}
@@ -54,6 +56,7 @@ class Plan:
     roots: tuple[Root, ...]
     params: dict[str, Any]
     shape: Callable[[list[Any]], dict[str, Any]]  # the statement's array of root values -> the data
+    lead_fields: frozenset[str] | None = None  # what to read of the stops' leads (Stop.lead), if selected
 
 
 def plan(
@@ -82,6 +85,7 @@ class _Planner:
         self.max_page_size = max_page_size
         self.roots: list[Root] = []
         self.params: dict[str, Any] = {}
+        self.lead_fields: frozenset[str] | None = None
 
     # -- selections -----------------------------------------------------------------------------------------
 
@@ -154,7 +158,7 @@ class _Planner:
         if not self.roots:
             raise Unsupported("no compiled root field")
         built = S.obj(shapes)
-        return Plan(tuple(self.roots), self.params, built)
+        return Plan(tuple(self.roots), self.params, built, self.lead_fields)
 
     def _route(self, index: int, args: dict[str, Any], nodes: list[FieldNode]) -> Shape:
         self.params[f"id_{index}"] = decode_int(args["id"], "Route")
@@ -257,7 +261,9 @@ class _Planner:
             if field is None or (type_name, name) in F.NOT_COMPILED:
                 raise Unsupported(f"{type_name}.{name}")
             nullable = not isinstance(field.type, GraphQLNonNull)
-            if (type_name, name) in F.RELATIONS:
+            if (type_name, name) == ("Stop", "lead"):
+                fields.append((key, S.lead(column("lead_id"), self._lead(found))))
+            elif (type_name, name) in F.RELATIONS:
                 target, many = _named(field.type)
                 obj, shape = self.object(target, found)
                 items.append(Rel(F.RELATIONS[(type_name, name)], obj))
@@ -271,6 +277,49 @@ class _Planner:
                 convert = F.convert(type_name, name, field.type)
                 fields.append((key, S.value(column(F.column_of(type_name, name)), convert, nullable=nullable)))
         return Obj(table, tuple(items)), S.obj(fields)
+
+    def _lead(self, nodes: list[FieldNode]) -> Shape:
+        """A stop's lead, shaped from its record (`LeadRecord`); what it reads joins `lead_fields`."""
+        graphql_type = self._object_type("Lead")
+        fields: list[tuple[str, Shape]] = []
+        reads: set[str] = set()
+        for key, found in self.collect("Lead", nodes).items():
+            name = found[0].name.value
+            if name == "__typename":
+                fields.append((key, S.constant("Lead")))
+                continue
+            field = graphql_type.fields.get(name)
+            if field is None or ("Lead", name) in F.NOT_COMPILED or name not in READS:
+                raise Unsupported(f"Lead.{name}")
+            reads.update(READS[name])
+            nullable = not isinstance(field.type, GraphQLNonNull)
+            if name in F.LEAD_OBJECTS:
+                inner = self._record_object(F.LEAD_OBJECTS[name], found)
+                fields.append((key, S.attribute(name, inner, nullable=nullable)))
+            elif name == "syncState":
+                fields.append((key, _sync_state(F.convert_value("Lead", name, field.type))))
+            else:
+                convert = F.convert_value("Lead", name, field.type)
+                fields.append((key, S.attribute(F.column_of("Lead", name), convert, nullable=nullable)))
+        self.lead_fields = frozenset(reads).union(self.lead_fields or ())
+        return S.obj(fields)
+
+    def _record_object(self, type_name: str, nodes: list[FieldNode]) -> Shape:
+        """An object embedded in a record (a lead's company, its consent): its fields by attribute."""
+        graphql_type = self._object_type(type_name)
+        fields: list[tuple[str, Shape]] = []
+        for key, found in self.collect(type_name, nodes).items():
+            name = found[0].name.value
+            if name == "__typename":
+                fields.append((key, S.constant(type_name)))
+                continue
+            field = graphql_type.fields.get(name)
+            if field is None or isinstance(_unwrapped(field.type), GraphQLObjectType):
+                raise Unsupported(f"{type_name}.{name}")
+            convert = F.convert_value(type_name, name, field.type)
+            nullable = not isinstance(field.type, GraphQLNonNull)
+            fields.append((key, S.attribute(F.column_of(type_name, name), convert, nullable=nullable)))
+        return S.obj(fields)
 
     def _embedded(self, type_name: str, nodes: list[FieldNode], at: tuple[int, int], empty_when_null: bool) -> Shape:
         """Location and TimeWindow: objects made of two columns of their parent's row."""
@@ -292,6 +341,16 @@ class _Planner:
             return shape
         first, second = at
         return lambda row: None if row[first] is None or row[second] is None else shape(row)
+
+
+def _sync_state(convert: Shape) -> Shape:
+    return lambda record: convert(sync_state(pending=record.sync_pending, failed=record.sync_failed).value)
+
+
+def _unwrapped(graphql_type: Any) -> Any:
+    while isinstance(graphql_type, GraphQLNonNull | GraphQLList):
+        graphql_type = graphql_type.of_type
+    return graphql_type
 
 
 def _named(graphql_type: Any) -> tuple[str, bool]:

@@ -14,6 +14,7 @@ import orjson
 from graphql import DocumentNode, GraphQLSchema
 
 from datasources.postgres import compiled as store
+from resolvers.compiled import shape as S
 from resolvers.compiled.plan import Plan, plan
 from resolvers.context import RequestContext
 from resolvers.operation_cache import OperationCache
@@ -57,4 +58,15 @@ async def answer(
     driver = principal.user_id if principal.role is Role.driver else None
     text = await store.read(ctx.stores.db, account_id=principal.account_id, driver_id=driver, roots=found.roots,
                             params=found.params)
-    return found.shape(orjson.loads(text))
+    rows = orjson.loads(text)
+    if found.lead_fields is None:
+        return found.shape(rows)
+    # Stop.lead: one walk finds the stops' leads, one MongoDB read (the loader's, with the caller's row scope)
+    # reads what the operation selects of them, a second walk answers
+    ids: list[str] = []
+    with S.leads(ids):
+        found.shape(rows)
+    unique = list(dict.fromkeys(ids))
+    records = await ctx.loaders.lead_view.load_many([(i, found.lead_fields) for i in unique])
+    with S.leads(dict(zip(unique, records, strict=True))):
+        return found.shape(rows)

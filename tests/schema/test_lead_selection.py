@@ -8,7 +8,8 @@ from uuid import uuid4
 
 from strawberry.types.nodes import SelectedField
 
-from schema.leads.selection import READS, record_fields
+from resolvers.leads.reads import READS
+from schema.leads.selection import record_fields
 from schema.root import build_schema
 from tests.client import GraphQL
 
