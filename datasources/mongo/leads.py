@@ -249,8 +249,10 @@ async def leads_by_ids(
     found: dict[str, LeadRecord] = {}
     if oids:
         projection = lead_projection(fields) if fields is not None else None
-        cursor = Lead.get_pymongo_collection().find({"_id": {"$in": oids}, "account_id": account_id}, projection)
-        found = {str(raw["_id"]): lead_record_of(raw, account_id=account_id) async for raw in cursor}
+        query = {"_id": {"$in": oids}, "account_id": account_id}
+        # (no batch_size: mongoeco answers every document in the first batch anyway, and slower when asked to)
+        raws = await Lead.get_pymongo_collection().find(query, projection).to_list()
+        found = {str(raw["_id"]): lead_record_of(raw, account_id=account_id) for raw in raws}
     return [found.get(i) for i in ids]
 
 
