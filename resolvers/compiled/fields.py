@@ -41,10 +41,16 @@ EMBEDDED: dict[tuple[str, str], tuple[str, str, bool]] = {
 EMBEDDED_FIELDS = {"Location": {"latitude": 0, "longitude": 1}, "TimeWindow": {"start": 0, "end": 1}}
 # Stop.lead crosses into MongoDB: the stops' leads are read after the statement, in one read of the fields the
 # operation selects (`loaders.lead_view`, resolvers/leads/reads.py), and shaped from their records. Of Lead, its
-# scalars and the two objects embedded in its record below; a field listed here is not compiled
-LEAD_OBJECTS = {"company": "Company", "consent": "Consent"}
-NOT_COMPILED = {("Lead", n) for n in ("qualification", "notes", "owner", "account", "referredBy", "referrals",
-                                      "colleagues", "similar", "liveCall", "calls", "stops")}
+# scalars and the objects its record holds (below: field -> type); its edges to other stores are not compiled
+LEAD_OBJECTS = {"company": "Company", "consent": "Consent", "qualification": "Qualification", "notes": "Note",
+                "answers": "Answer"}
+NOT_COMPILED = {("Lead", n) for n in ("owner", "account", "referredBy", "referrals", "colleagues", "similar",
+                                      "liveCall", "calls", "stops")}
+# (type, field) of those objects -> the record's attribute, where it is not the field's name in snake_case
+ATTRIBUTES = {("Qualification", "class"): "cls", ("Answer", "question"): "0", ("Answer", "answer"): "1"}
+# ids sent as they are stored (a note's), or as another type's global id (the call that qualified the lead)
+RAW_IDS = {("Note", "id")}
+FOREIGN_IDS = {("Qualification", "callId"): "Call"}
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 

@@ -38,7 +38,7 @@ from datasources.postgres.compiled import TABLES, Obj, Page, Rel, Root, RouteByI
 from resolvers.compiled import fields as F
 from resolvers.compiled import shape as S
 from resolvers.compiled.shape import PagePart, Row, Shape
-from resolvers.ids import decode_int
+from resolvers.ids import decode_int, encode
 from resolvers.leads.projector import sync_state
 from resolvers.leads.reads import READS
 from resolvers.pagination import check_first, decode_cursor
@@ -295,7 +295,8 @@ class _Planner:
             nullable = not isinstance(field.type, GraphQLNonNull)
             if name in F.LEAD_OBJECTS:
                 inner = self._record_object(F.LEAD_OBJECTS[name], found)
-                fields.append((key, S.attribute(name, inner, nullable=nullable)))
+                many = name == "notes"
+                fields.append((key, S.attribute(name, _each(inner, list) if many else inner, nullable=nullable)))
             elif name == "syncState":
                 fields.append((key, _sync_state(F.convert_value("Lead", name, field.type))))
             else:
@@ -305,7 +306,8 @@ class _Planner:
         return S.obj(fields)
 
     def _record_object(self, type_name: str, nodes: list[FieldNode]) -> Shape:
-        """An object embedded in a record (a lead's company, its consent): its fields by attribute."""
+        """An object embedded in a record (a lead's company, consent, qualification, a note, an answer): its fields
+        by attribute (an answer is a (question, answer) pair)."""
         graphql_type = self._object_type(type_name)
         fields: list[tuple[str, Shape]] = []
         for key, found in self.collect(type_name, nodes).items():
@@ -314,11 +316,28 @@ class _Planner:
                 fields.append((key, S.constant(type_name)))
                 continue
             field = graphql_type.fields.get(name)
-            if field is None or isinstance(_unwrapped(field.type), GraphQLObjectType):
+            if field is None:
                 raise Unsupported(f"{type_name}.{name}")
-            convert = F.convert_value(type_name, name, field.type)
             nullable = not isinstance(field.type, GraphQLNonNull)
-            fields.append((key, S.attribute(F.column_of(type_name, name), convert, nullable=nullable)))
+            attribute = F.ATTRIBUTES.get((type_name, name)) or F.column_of(type_name, name)
+            target = _unwrapped(field.type)
+            if isinstance(target, GraphQLObjectType):
+                if name not in F.LEAD_OBJECTS or F.LEAD_OBJECTS[name] != target.name:
+                    raise Unsupported(f"{type_name}.{name}")
+                inner = self._record_object(target.name, found)
+                items = (lambda d: list(d.items())) if (type_name, name) == ("Qualification", "answers") else list
+                fields.append((key, S.attribute(attribute, _each(inner, items), nullable=nullable)))
+                continue
+            if (type_name, name) in F.RAW_IDS:
+                convert: Shape = str
+            elif (type_name, name) in F.FOREIGN_IDS:
+                convert = _foreign_id(F.FOREIGN_IDS[(type_name, name)])
+            else:
+                convert = F.convert_value(type_name, name, field.type)
+            if attribute.isdigit():
+                fields.append((key, _item(int(attribute), convert)))
+            else:
+                fields.append((key, S.attribute(attribute, convert, nullable=nullable)))
         return S.obj(fields)
 
     def _embedded(self, type_name: str, nodes: list[FieldNode], at: tuple[int, int], empty_when_null: bool) -> Shape:
@@ -341,6 +360,18 @@ class _Planner:
             return shape
         first, second = at
         return lambda row: None if row[first] is None or row[second] is None else shape(row)
+
+
+def _foreign_id(type_name: str) -> Shape:
+    return lambda value: encode(type_name, value) if value else None  # as the Strawberry type: "" is no id
+
+
+def _each(shape: Shape, items: Callable[[Any], list[Any]]) -> Shape:
+    return lambda values: [shape(v) for v in items(values)]
+
+
+def _item(index: int, convert: Shape) -> Shape:
+    return lambda pair: convert(pair[index])
 
 
 def _sync_state(convert: Shape) -> Shape:

@@ -21,8 +21,10 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from bson import ObjectId
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pymongo import MongoClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -42,7 +44,9 @@ VEHICLE_SCALARS = ("id", "plate", "name", "kind", "capacityKg", "status", "creat
 LEAD_SCALARS = ("id", "firstName", "lastName", "fullName", "email", "phone", "source", "status", "priority", "score",
                 "tags", "doNotCall", "timezone", "nextFollowUpAt", "lastContactedAt", "contactAttempts", "archivedAt",
                 "createdAt", "updatedAt", "syncState", "indexedAt", "graphSyncedAt", "__typename",
-                "company { name title industry size website __typename }", "consent { call sms email recordedAt }")
+                "company { name title industry size website __typename }", "consent { call sms email recordedAt }",
+                "qualification { budget authority need timeline answers { question answer __typename } score class "
+                "via qualifiedAt callId __typename }", "notes { id body createdAt __typename }")
 NESTED = ("""query($id: ID!) { route(id: $id) { number name status date } routes(first: 10) { edges { node {
   number name driver { fullName email } vehicle { plate name } stops { sequence address status } } } } }""")
 DAY = date(2033, 3, 3)
@@ -105,6 +109,18 @@ async def _touch_timestamps(url: str, route_keys: list[int]) -> None:
         await engine.dispose()
 
 
+def _qualify(store_env: dict[str, str], lead_id: str) -> None:
+    """What the voice agent writes on a lead (answers, score, class, the call), for Lead.qualification."""
+    client: MongoClient[dict[str, Any]] = MongoClient(store_env["MONGODB_URI"], tz_aware=True)
+    try:
+        client[store_env["MONGODB_DATABASE"]]["leads"].update_one({"_id": ObjectId(lead_id)}, {"$set": {
+            "qualification.answers": {"budget": "yes", "timeline": "this quarter"}, "qualification.score": 81,
+            "qualification.cls": "hot", "qualification.via": "ai", "qualification.call_id": "call-1",
+            "qualification.qualified_at": datetime(2033, 3, 3, 8, 0, 0, 123_000, tzinfo=UTC)}})
+    finally:
+        client.close()
+
+
 @pytest.fixture(scope="module")
 def world(app_server: AppServer, store_env: dict[str, str], demo_users: list[dict[str, str]],
           data_root: Path) -> Iterator[World]:
@@ -132,6 +148,7 @@ def world(app_server: AppServer, store_env: dict[str, str], demo_users: list[dic
             ]
             leads = ok(http, url, owner, "{ leads(first: 3) { edges { node { id } } } }")["leads"]["edges"]
             lead_ids = [e["node"]["id"] for e in leads]
+            _qualify(store_env, decode(lead_ids[0])[1])
             route_ids = []
             for driver, vehicle, count, micro in specs:
                 out = ok(http, url, owner, ROUTE, input={
@@ -387,12 +404,14 @@ def test_outside_the_subset_or_refused_falls_back(world: World, role: str, query
 def test_stop_leads_take_one_round_trip_per_store(world: World, role: str) -> None:
     """Routes, stops and the stops' leads: one PostgreSQL statement and one MongoDB read of the fields selected."""
     query = """{ routes(first: 100, date: "2033-03-03") { edges { node { id stops { sequence lead { id fullName status
-      archivedAt syncState company { name } } } } } } }"""
+      archivedAt syncState company { name } qualification { answers { question answer } class callId qualifiedAt }
+      notes { id body createdAt } } } } } } }"""
     with httpx.Client(timeout=60) as http:
         compiled, interpreted = both(world, http, role, query)
     assert without_extensions(compiled) == without_extensions(interpreted)
     leads = [s["lead"] for e in compiled["data"]["routes"]["edges"] for s in e["node"]["stops"]]
     assert any(lead is not None and lead["archivedAt"] for lead in leads) and None in leads
+    assert any(lead is not None and lead["qualification"]["answers"] and lead["notes"] for lead in leads)
     stores = compiled["extensions"]["stores"]
     assert stores["postgresql"]["calls"] == (1 if role == "owner" else 2)  # a driver's lead scope is read once
     assert stores["mongodb"]["calls"] == 1
