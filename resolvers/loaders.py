@@ -92,6 +92,8 @@ class Loaders:
         self.principal = principal
         self.account_id = principal.account_id
         self._driver_scope: asyncio.Future[tuple[frozenset[int], frozenset[str]]] | None = None
+        # leads read for some of their fields (`lead_view`): the fields read and the record
+        self._lead_views: dict[str, tuple[frozenset[str], LeadRecord | None]] = {}
 
     # -- row scope -------------------------------------------------------------------------------------------
 
@@ -206,6 +208,33 @@ class Loaders:
     def lead(self) -> CountedLoader:
         async def fetch(ids: list[str]) -> list[LeadRecord | None]:
             return await self._visible_leads(await leads.leads_by_ids(account_id=self.account_id, ids=ids))
+
+        return loader(fetch)
+
+    @loader_property
+    def lead_view(self) -> CountedLoader:
+        """Keys `(lead id, fields)`: the lead with at least these fields of its record read (`leads_by_ids`'
+        `fields`; the others hold defaults, so the record is for the resolver that named them). A batch is one
+        read of the union of its keys' fields; a lead this request already read whole (`lead`) or with more
+        fields answers from that."""
+
+        async def fetch(keys: list[tuple[str, frozenset[str]]]) -> list[LeadRecord | None]:
+            found: dict[str, LeadRecord | None] = {}
+            whole: CountedLoader | None = self.__dict__.get("lead")
+            for lead_id, need in keys:
+                if whole is not None and lead_id in whole._cache:
+                    found[lead_id] = await whole._cache[lead_id]
+                elif lead_id in self._lead_views and need <= self._lead_views[lead_id][0]:
+                    found[lead_id] = self._lead_views[lead_id][1]
+            missing = list(dict.fromkeys(i for i, _ in keys if i not in found))
+            if missing:
+                # and what the row scope looks at (`sees_lead`)
+                union = frozenset().union(*(need for _, need in keys), ("owner_id",))
+                read = await leads.leads_by_ids(account_id=self.account_id, ids=missing, fields=union)
+                for lead_id, record in zip(missing, await self._visible_leads(read), strict=True):
+                    self._lead_views[lead_id] = (union, record)
+                    found[lead_id] = record
+            return [found[lead_id] for lead_id, _ in keys]
 
         return loader(fetch)
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from uuid import uuid4
 
-from beanie import PydanticObjectId, SortDirection
+from beanie import PydanticObjectId
 from bson import ObjectId
 from bson.errors import InvalidId
 from pymongo import ASCENDING, ReturnDocument
@@ -127,6 +127,78 @@ def lead_record(doc: Lead) -> LeadRecord:
     )
 
 
+def _default(name: str) -> Any:
+    return Lead.model_fields[name].get_default(call_default_factory=True)
+
+
+_DEFAULTS: dict[str, Any] = {n: _default(n) for n in ("last_name", "source", "status", "priority", "score",
+                                                       "do_not_call", "timezone", "contact_attempts", "version")}
+
+
+def lead_record_of(raw: Mapping[str, Any], *, account_id: int | None = None) -> LeadRecord:
+    """The record of a lead document as stored, without validating it: what `lead_record(Lead.model_validate(raw))`
+    gives for every document our writes make (the collection's validator and `tests/datasources/mongo/
+    test_lead_reads.py` hold it to that), at a fraction of the cost. A field missing from `raw` (an older
+    document, or one a projection left out) reads as the document model's default."""
+    get, d = raw.get, _DEFAULTS
+    c: Mapping[str, Any] = get("company") or {}
+    q: Mapping[str, Any] = get("qualification") or {}
+    k: Mapping[str, Any] = get("consent") or {}
+    p: Mapping[str, Any] = get("projection") or {}
+    notes = get("notes") or ()
+    return LeadRecord(
+        id=str(raw["_id"]),
+        account_id=get("account_id", account_id),
+        first_name=get("first_name", ""),
+        last_name=get("last_name", d["last_name"]),
+        email=get("email"),
+        phone=get("phone", ""),
+        company=CompanyRecord(c.get("name"), c.get("title"), c.get("industry"), c.get("size"), c.get("website")),
+        source=get("source", d["source"]),
+        status=get("status", d["status"]),
+        priority=get("priority", d["priority"]),
+        score=get("score", d["score"]),
+        qualification=QualificationRecord(
+            q.get("budget"), q.get("authority"), q.get("need"), q.get("timeline"), dict(q.get("answers") or {}),
+            q.get("score"), q.get("cls"), q.get("via"),
+            {name: float(v) for name, v in (q.get("confidence") or {}).items()}, q.get("qualified_at"),
+            q.get("call_id"),
+        ),
+        tags=tuple(get("tags") or ()),
+        notes=tuple(NoteRecord(n["id"], n["body"], n.get("author_id"), n.get("created_at") or utcnow())
+                    for n in notes),
+        consent=ConsentRecord(k.get("call", False), k.get("sms", False), k.get("email", False), k.get("recorded_at")),
+        do_not_call=get("do_not_call", d["do_not_call"]),
+        timezone=get("timezone", d["timezone"]),
+        owner_id=get("owner_id"),
+        next_follow_up_at=get("next_follow_up_at"),
+        last_contacted_at=get("last_contacted_at"),
+        contact_attempts=get("contact_attempts", d["contact_attempts"]),
+        archived_at=get("archived_at"),
+        created_at=get("created_at") or utcnow(),
+        updated_at=get("updated_at") or utcnow(),
+        version=get("version", d["version"]),
+        sync_pending=p.get("pending", False),
+        sync_failed=p.get("failed", False),
+        indexed_at=get("indexed_at"),
+        graph_synced_at=get("graph_synced_at"),
+    )
+
+
+RECORD_FIELDS = frozenset(f.name for f in fields(LeadRecord))
+# a record field read from elsewhere in the document than its own name
+_PATHS: dict[str, tuple[str, ...]] = {"id": ("_id",), "sync_pending": ("projection.pending",),
+                                      "sync_failed": ("projection.failed",)}
+
+
+def lead_projection(record_fields: Collection[str]) -> dict[str, int]:
+    """The projection that reads these fields of a `LeadRecord` (its id always)."""
+    unknown = set(record_fields) - RECORD_FIELDS
+    if unknown:
+        raise ValueError(f"not fields of a lead record: {sorted(unknown)}")
+    return {"_id": 1} | {path: 1 for name in record_fields for path in _PATHS.get(name, (name,))}
+
+
 # Every write of a lead marks it for the projector in the same update: a fresh version, a fresh set of attempts.
 PENDING: dict[str, Any] = {
     "projection.pending": True,
@@ -168,12 +240,19 @@ def _after(order: LeadOrder, position: LeadPosition) -> dict[str, Any]:
 
 
 @round_trip("mongodb")
-async def leads_by_ids(*, account_id: int, ids: Sequence[str]) -> list[LeadRecord | None]:
+async def leads_by_ids(
+    *, account_id: int, ids: Sequence[str], fields: Collection[str] | None = None
+) -> list[LeadRecord | None]:
+    """The leads of these ids in key order, None for a missing one. `fields` (of `LeadRecord`) reads only those:
+    the other fields of the records answered hold their defaults, for a caller that will not look at them."""
     oids = [oid for oid in map(object_id, ids) if oid is not None]
     found: dict[str, LeadRecord] = {}
     if oids:
-        docs = await Lead.find({"_id": {"$in": oids}, "account_id": account_id}).to_list()
-        found = {str(doc.id): lead_record(doc) for doc in docs}
+        projection = lead_projection(fields) if fields is not None else None
+        query = {"_id": {"$in": oids}, "account_id": account_id}
+        # (no batch_size: mongoeco answers every document in the first batch anyway, and slower when asked to)
+        raws = await Lead.get_pymongo_collection().find(query, projection).to_list()
+        found = {str(raw["_id"]): lead_record_of(raw, account_id=account_id) for raw in raws}
     return [found.get(i) for i in ids]
 
 
@@ -185,15 +264,10 @@ async def list_leads(
     if after is not None:
         query = {"$and": [query, _after(order, after)]}
     sort = [(order.field, order.direction), ("_id", order.direction)]
-    if where.text:
-        # mongoeco drops every projected field of a `$text` match, and Beanie always projects: read the raw
-        # collection and validate, which is what Beanie would do with the same documents.
-        cursor = Lead.get_pymongo_collection().find(query).sort(sort).limit(limit)
-        return [lead_record(Lead.model_validate(raw)) async for raw in cursor]
-    by = [(f, SortDirection.DESCENDING if d < 0 else SortDirection.ASCENDING) for f, d in sort]
-    found = Lead.find(query).sort(by).limit(limit)
-    docs = await found.to_list()
-    return [lead_record(doc) for doc in docs]
+    # the raw collection, unprojected: Beanie would project every field of the model (and mongoeco drops every
+    # projected field of a `$text` match), then validate documents our own writes made
+    cursor = Lead.get_pymongo_collection().find(query).sort(sort).limit(limit)
+    return [lead_record_of(raw) async for raw in cursor]
 
 
 @round_trip("mongodb")

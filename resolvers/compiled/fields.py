@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, time
 from typing import Any
 
-from graphql import GraphQLEnumType, GraphQLNonNull, GraphQLOutputType, GraphQLScalarType
+from graphql import GraphQLEnumType, GraphQLList, GraphQLNonNull, GraphQLOutputType, GraphQLScalarType
 
 from resolvers.ids import encode
 
@@ -39,8 +39,18 @@ EMBEDDED: dict[tuple[str, str], tuple[str, str, bool]] = {
 }
 # the embedded types' fields: which of the two columns each reads
 EMBEDDED_FIELDS = {"Location": {"latitude": 0, "longitude": 1}, "TimeWindow": {"start": 0, "end": 1}}
-# fields that cross into another store: an operation selecting one is not compiled
-NOT_COMPILED = {("Stop", "lead")}
+# Stop.lead crosses into MongoDB: the stops' leads are read after the statement, in one read of the fields the
+# operation selects (`loaders.lead_view`, resolvers/leads/reads.py), and shaped from their records. Of Lead, its
+# scalars and the objects its record holds (below: field -> type); its edges to other stores are not compiled
+LEAD_OBJECTS = {"company": "Company", "consent": "Consent", "qualification": "Qualification", "notes": "Note",
+                "answers": "Answer"}
+NOT_COMPILED = {("Lead", n) for n in ("owner", "account", "referredBy", "referrals", "colleagues", "similar",
+                                      "liveCall", "calls", "stops")}
+# (type, field) of those objects -> the record's attribute, where it is not the field's name in snake_case
+ATTRIBUTES = {("Qualification", "class"): "cls", ("Answer", "question"): "0", ("Answer", "answer"): "1"}
+# ids sent as they are stored (a note's), or as another type's global id (the call that qualified the lead)
+RAW_IDS = {("Note", "id")}
+FOREIGN_IDS = {("Qualification", "callId"): "Call"}
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
@@ -83,6 +93,17 @@ SCALARS: dict[str, Callable[[Any], Any]] = {
     "String": _same, "Boolean": _same, "Date": _same, "Int": _int, "Float": _float, "DateTime": _datetime,
     "Time": _time,
 }
+
+
+def convert_value(type_name: str, field: str, graphql_type: GraphQLOutputType) -> Callable[[Any], Any]:
+    """A Python value of a record (a lead's) -> the field's value in the response, as Strawberry sends it."""
+    named = graphql_type.of_type if isinstance(graphql_type, GraphQLNonNull) else graphql_type
+    if isinstance(named, GraphQLList):
+        inner = convert_value(type_name, field, named.of_type)
+        return lambda values: [inner(v) for v in values]
+    if isinstance(named, GraphQLScalarType) and named.name == "DateTime":
+        return lambda value: value.isoformat()
+    return convert(type_name, field, graphql_type)
 
 
 def convert(type_name: str, field: str, graphql_type: GraphQLOutputType) -> Callable[[Any], Any]:

@@ -39,7 +39,9 @@ from datasources.postgres.compiled import TABLES, AccountRow, Obj, Page, Rel, Ro
 from resolvers.compiled import fields as F
 from resolvers.compiled import shape as S
 from resolvers.compiled.shape import PagePart, Row, Shape
-from resolvers.ids import decode_int
+from resolvers.ids import decode_int, encode
+from resolvers.leads.projector import sync_state
+from resolvers.leads.reads import READS
 from resolvers.pagination import check_first, decode_cursor
 from resolvers.permissions import Action
 
@@ -60,6 +62,7 @@ class Plan:
     params: dict[str, Any]
     shape: Callable[[list[Any]], dict[str, Any]]  # the statement's array of root values -> the data
     actions: frozenset[Action]  # what the caller must be allowed
+    lead_fields: frozenset[str] | None = None  # what to read of the stops' leads (Stop.lead), if selected
 
 
 def plan(
@@ -89,6 +92,7 @@ class _Planner:
         self.roots: list[Root] = []
         self.params: dict[str, Any] = {}
         self.actions: set[Action] = set()
+        self.lead_fields: frozenset[str] | None = None
 
     # -- selections -----------------------------------------------------------------------------------------
 
@@ -165,7 +169,7 @@ class _Planner:
                 shape = self._page(index, name, args, nodes)
             shapes.append((key, S.at(index, shape)))
         built = S.obj(shapes)
-        return Plan(tuple(self.roots), self.params, built, frozenset(self.actions))
+        return Plan(tuple(self.roots), self.params, built, frozenset(self.actions), self.lead_fields)
 
     def _route(self, index: int, args: dict[str, Any], nodes: list[FieldNode]) -> Shape:
         self.params[f"id_{index}"] = decode_int(args["id"], "Route")
@@ -273,7 +277,9 @@ class _Planner:
             if field is None or (type_name, name) in F.NOT_COMPILED:
                 raise Unsupported(f"{type_name}.{name}")
             nullable = not isinstance(field.type, GraphQLNonNull)
-            if (type_name, name) in F.RELATIONS:
+            if (type_name, name) == ("Stop", "lead"):
+                fields.append((key, S.lead(column("lead_id"), self._lead(found))))
+            elif (type_name, name) in F.RELATIONS:
                 target, many = _named(field.type)
                 obj, shape = self.object(target, found)
                 items.append(Rel(F.RELATIONS[(type_name, name)], obj))
@@ -287,6 +293,68 @@ class _Planner:
                 convert = F.convert(type_name, name, field.type)
                 fields.append((key, S.value(column(F.column_of(type_name, name)), convert, nullable=nullable)))
         return Obj(table, tuple(items)), S.obj(fields)
+
+    def _lead(self, nodes: list[FieldNode]) -> Shape:
+        """A stop's lead, shaped from its record (`LeadRecord`); what it reads joins `lead_fields`."""
+        graphql_type = self._object_type("Lead")
+        fields: list[tuple[str, Shape]] = []
+        reads: set[str] = set()
+        for key, found in self.collect("Lead", nodes).items():
+            name = found[0].name.value
+            if name == "__typename":
+                fields.append((key, S.constant("Lead")))
+                continue
+            field = graphql_type.fields.get(name)
+            if field is None or ("Lead", name) in F.NOT_COMPILED or name not in READS:
+                raise Unsupported(f"Lead.{name}")
+            reads.update(READS[name])
+            nullable = not isinstance(field.type, GraphQLNonNull)
+            if name in F.LEAD_OBJECTS:
+                inner = self._record_object(F.LEAD_OBJECTS[name], found)
+                many = name == "notes"
+                fields.append((key, S.attribute(name, _each(inner, list) if many else inner, nullable=nullable)))
+            elif name == "syncState":
+                fields.append((key, _sync_state(F.convert_value("Lead", name, field.type))))
+            else:
+                convert = F.convert_value("Lead", name, field.type)
+                fields.append((key, S.attribute(F.column_of("Lead", name), convert, nullable=nullable)))
+        self.lead_fields = frozenset(reads).union(self.lead_fields or ())
+        return S.obj(fields)
+
+    def _record_object(self, type_name: str, nodes: list[FieldNode]) -> Shape:
+        """An object embedded in a record (a lead's company, consent, qualification, a note, an answer): its fields
+        by attribute (an answer is a (question, answer) pair)."""
+        graphql_type = self._object_type(type_name)
+        fields: list[tuple[str, Shape]] = []
+        for key, found in self.collect(type_name, nodes).items():
+            name = found[0].name.value
+            if name == "__typename":
+                fields.append((key, S.constant(type_name)))
+                continue
+            field = graphql_type.fields.get(name)
+            if field is None:
+                raise Unsupported(f"{type_name}.{name}")
+            nullable = not isinstance(field.type, GraphQLNonNull)
+            attribute = F.ATTRIBUTES.get((type_name, name)) or F.column_of(type_name, name)
+            target = _unwrapped(field.type)
+            if isinstance(target, GraphQLObjectType):
+                if name not in F.LEAD_OBJECTS or F.LEAD_OBJECTS[name] != target.name:
+                    raise Unsupported(f"{type_name}.{name}")
+                inner = self._record_object(target.name, found)
+                items = (lambda d: list(d.items())) if (type_name, name) == ("Qualification", "answers") else list
+                fields.append((key, S.attribute(attribute, _each(inner, items), nullable=nullable)))
+                continue
+            if (type_name, name) in F.RAW_IDS:
+                convert: Shape = str
+            elif (type_name, name) in F.FOREIGN_IDS:
+                convert = _foreign_id(F.FOREIGN_IDS[(type_name, name)])
+            else:
+                convert = F.convert_value(type_name, name, field.type)
+            if attribute.isdigit():
+                fields.append((key, _item(int(attribute), convert)))
+            else:
+                fields.append((key, S.attribute(attribute, convert, nullable=nullable)))
+        return S.obj(fields)
 
     def _embedded(self, type_name: str, nodes: list[FieldNode], at: tuple[int, int], empty_when_null: bool) -> Shape:
         """Location and TimeWindow: objects made of two columns of their parent's row."""
@@ -308,6 +376,28 @@ class _Planner:
             return shape
         first, second = at
         return lambda row: None if row[first] is None or row[second] is None else shape(row)
+
+
+def _foreign_id(type_name: str) -> Shape:
+    return lambda value: encode(type_name, value) if value else None  # as the Strawberry type: "" is no id
+
+
+def _each(shape: Shape, items: Callable[[Any], list[Any]]) -> Shape:
+    return lambda values: [shape(v) for v in items(values)]
+
+
+def _item(index: int, convert: Shape) -> Shape:
+    return lambda pair: convert(pair[index])
+
+
+def _sync_state(convert: Shape) -> Shape:
+    return lambda record: convert(sync_state(pending=record.sync_pending, failed=record.sync_failed).value)
+
+
+def _unwrapped(graphql_type: Any) -> Any:
+    while isinstance(graphql_type, GraphQLNonNull | GraphQLList):
+        graphql_type = graphql_type.of_type
+    return graphql_type
 
 
 def _named(graphql_type: Any) -> tuple[str, bool]:

@@ -19,6 +19,7 @@ import orjson
 from graphql import DocumentNode, GraphQLSchema
 
 from datasources.postgres import compiled as store
+from resolvers.compiled import shape as S
 from resolvers.compiled.plan import Plan, plan
 from resolvers.context import RequestContext
 from resolvers.cost import operation_cost
@@ -76,14 +77,26 @@ def may_answer(ctx: RequestContext, found: Plan) -> bool:
 
 
 async def read(ctx: RequestContext, found: Plan) -> dict[str, Any]:
-    """The plan's data for the caller (who `may_answer`), in one round trip (none for `__typename` alone)."""
+    """The plan's data for the caller (who `may_answer`): one PostgreSQL round trip (none for `__typename` alone),
+    and one MongoDB read when it selects the stops' leads."""
     if not found.roots:
         return found.shape([])
     principal = ctx.caller
     driver = principal.user_id if principal.role is Role.driver else None
     text = await store.read(ctx.stores.db, account_id=principal.account_id, driver_id=driver, roots=found.roots,
                             params=found.params)
-    return found.shape(orjson.loads(text))
+    rows = orjson.loads(text)
+    if found.lead_fields is None:
+        return found.shape(rows)
+    # Stop.lead: one walk finds the stops' leads, one MongoDB read (the loader's, with the caller's row scope)
+    # reads what the operation selects of them, a second walk answers
+    ids: list[str] = []
+    with S.leads(ids):
+        found.shape(rows)
+    unique = list(dict.fromkeys(ids))
+    records = await ctx.loaders.lead_view.load_many([(i, found.lead_fields) for i in unique])
+    with S.leads(dict(zip(unique, records, strict=True))):
+        return found.shape(rows)
 
 
 async def answer(
@@ -101,5 +114,5 @@ async def answer(
         return None
     data = await read(ctx, found)
     plans.learn(schema, document, found, query=query, operation_name=operation_name, variables=variables,
-                 max_page_size=ctx.max_page_size)
+                max_page_size=ctx.max_page_size)
     return data

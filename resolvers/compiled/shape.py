@@ -3,7 +3,9 @@ once per plan, so an answer is a walk over arrays into dicts in the selection's 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from resolvers.compiled.fields import Unconvertible
@@ -63,3 +65,49 @@ def at(index: int, shape: Shape) -> Shape:
 
 def obj(fields: list[tuple[str, Shape]]) -> Shape:
     return lambda row: {key: get(row) for key, get in fields}
+
+
+# The leads of a compiled answer (Stop.lead): the first walk over the statement's JSON collects their ids, the
+# second answers them from the records read meanwhile (resolvers/compiled/run.py).
+_leads: ContextVar[list[str] | dict[str, Any]] = ContextVar("compiled_leads")
+
+
+@contextmanager
+def leads(found: list[str] | dict[str, Any]) -> Iterator[None]:
+    """Shape with `found`: a list collects the leads' ids (the leads shape as None), a dict by id answers them."""
+    token = _leads.set(found)
+    try:
+        yield
+    finally:
+        _leads.reset(token)
+
+
+def lead(index: int, shape: Shape) -> Shape:
+    """A stop's lead, from its `lead_id` at `index` (nullable: a missing lead, or one the caller may not see)."""
+
+    def get(row: Row) -> Any:
+        lead_id = row[index]
+        if lead_id is None:
+            return None
+        found = _leads.get()
+        if isinstance(found, list):
+            found.append(lead_id)
+            return None
+        record = found.get(lead_id)
+        return None if record is None else shape(record)
+
+    return get
+
+
+def attribute(name: str, convert: Shape, *, nullable: bool) -> Shape:
+    """A field of a record (a lead's), by attribute."""
+
+    def get(record: Any) -> Any:
+        found = getattr(record, name)
+        if found is None:
+            if nullable:
+                return None
+            raise Unconvertible(f"null for the non-null {name}")
+        return convert(found)
+
+    return get

@@ -13,6 +13,7 @@ from resolvers.calls.subscriptions import CallUpdate
 from resolvers.ids import encode
 from schema.accounts.types import User
 from schema.context import Info
+from schema.leads.selection import load_lead
 from schema.node import Node
 
 if TYPE_CHECKING:
@@ -107,7 +108,7 @@ class Call(Node):
 
         if self.record.lead_id is None:
             return None
-        found = await info.context.loaders.lead.load(self.record.lead_id)
+        found = await load_lead(info, self.record.lead_id)
         return Lead.from_record(found) if found else None
 
     @strawberry.field(description="The user who placed the call (PostgreSQL).")

@@ -10,6 +10,7 @@ from datasources.postgres.records import RouteRecord, StopRecord, VehicleRecord
 from resolvers.ids import encode
 from schema.accounts.types import User
 from schema.context import Info
+from schema.leads.selection import load_lead
 from schema.node import Node
 
 if TYPE_CHECKING:
@@ -170,7 +171,7 @@ class Stop(Node):
 
         if self.record.lead_id is None:
             return None
-        found = await info.context.loaders.lead.load(self.record.lead_id)
+        found = await load_lead(info, self.record.lead_id)
         return Lead.from_record(found) if found else None
 
     @strawberry.field

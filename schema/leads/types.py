@@ -13,6 +13,7 @@ from resolvers.leads.projector import sync_state
 from resolvers.permissions import Action
 from schema.context import Info
 from schema.leads.enums import LeadPriority, LeadSource, LeadStatus, SyncState
+from schema.leads.selection import load_lead
 from schema.node import Node
 from schema.pagination import Connection
 from schema.permissions import can
@@ -171,7 +172,7 @@ class Lead(Node):
         referrer = await info.context.loaders.referrer.load(self.record.id)
         if referrer is None:
             return None
-        found = await info.context.loaders.lead.load(referrer)
+        found = await load_lead(info, referrer)
         return Lead.from_record(found) if found else None
 
     @strawberry.field(description="Leads this one referred, following referrals up to `depth` hops (graph).")
