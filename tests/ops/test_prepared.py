@@ -27,6 +27,8 @@ ROUTE = "query($id: ID!) { route(id: $id) { id number name status date stops { s
 NESTED = """{ routes(first: 10) { edges { cursor node { number name driver { fullName email }
   vehicle { plate name } stops { sequence address status } } } pageInfo { hasNextPage endCursor } } }"""
 ACCOUNT = "{ account { id name slug timezone createdAt } }"
+CROSS = """{ routes(first: 10) { edges { node { number
+  stops { sequence lead { fullName status company { name } } } } } } }"""
 TYPENAME = "{ __typename }"
 ROLES = ("owner", "dispatcher", "driver", "agent", "viewer")
 
@@ -85,7 +87,8 @@ def route_id(app_server: AppServer, tokens: dict[str, str]) -> str:
     return str(body["data"]["routes"]["edges"][0]["node"]["id"])
 
 
-@pytest.mark.parametrize("query", [ROUTE, NESTED, ACCOUNT, TYPENAME], ids=["route", "nested", "account", "typename"])
+@pytest.mark.parametrize("query", [ROUTE, NESTED, ACCOUNT, TYPENAME, CROSS],
+                         ids=["route", "nested", "account", "typename", "cross-store"])
 @pytest.mark.parametrize("accept", ["application/json", "application/graphql-response+json"])
 def test_the_lane_answers_as_the_full_path_did(app_server: AppServer, tokens: dict[str, str], route_id: str,
                                                query: str, accept: str) -> None:
@@ -97,8 +100,8 @@ def test_the_lane_answers_as_the_full_path_did(app_server: AppServer, tokens: di
     for _ in range(3):
         same_response(first, post(app_server, tokens["owner"], text, variables, accept=accept))
     assert counted(app_server)[0] == answered + 3
-    cost = first.json()["extensions"]["cost"]
-    assert cost["actual"] == (0 if query == TYPENAME else 1)
+    stores = {name: v["calls"] for name, v in first.json()["extensions"]["stores"].items()}
+    assert stores == ({} if query == TYPENAME else {"postgresql": 1, **({"mongodb": 1} if query == CROSS else {})})
 
 
 @pytest.mark.parametrize("query", [NESTED, ACCOUNT], ids=["nested", "account"])
