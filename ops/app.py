@@ -16,6 +16,7 @@ from ops.logging import RequestIdMiddleware
 from ops.metrics import Metrics, MetricsMiddleware, multiprocess_dir
 from ops.secrets import signing_secret
 from ops.settings import Settings, production_problems
+from ops.socket_writer import SocketWriterMiddleware
 from resolvers.identity.config import AuthConfig
 
 
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *graphiql_routes(),
     ]
     middleware = [
+        Middleware(SocketWriterMiddleware),  # outermost: it needs the server's own `send`
         Middleware(SecurityHeadersMiddleware, hsts=settings.profile.secrets_required),
         Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
         Middleware(RequestIdMiddleware),
