@@ -8,11 +8,14 @@ import json
 from dataclasses import dataclass, field
 
 import pytest
+import uvicorn
 import websockets
+from starlette.types import Receive, Scope, Send
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
-from ops.socket_writer import SocketWriter
+from ops.embedded.ports import free_port
+from ops.socket_writer import SocketWriter, SocketWriterMiddleware, writer_of
 from tests.servers import AppServer
 
 
@@ -119,3 +122,40 @@ async def test_many_subscriptions_on_one_socket_each_get_their_frames(app_server
             message = json.loads(await asyncio.wait_for(ws.recv(), 30))
             got.setdefault(message["id"], []).append(message["type"])
         assert got == {op_id: ["next", "complete"] for op_id in ids}
+
+
+@pytest.mark.parametrize("deflate", [False, True])
+async def test_under_uvicorn_a_turns_frames_go_out_in_one_write_and_the_close_after_them(deflate: bool) -> None:
+    """The middleware finds uvicorn's websockets-sansio protocol behind `send`, as `switchboard serve` runs it;
+    with permessage-deflate negotiated the writer steps aside and `send` compresses each message as before."""
+    writers: list[SocketWriter] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            return
+        writer = writer_of(scope)
+        assert writer is not None
+        writers.append(writer)
+        assert (await receive())["type"] == "websocket.connect"
+        await send({"type": "websocket.accept"})
+        for n in range(3):
+            text = json.dumps({"n": n})
+            if not await writer.send_text(text):
+                await send({"type": "websocket.send", "text": text})
+        writer.flush()  # as the adapter does before its close
+        await send({"type": "websocket.close", "code": 1000})
+
+    config = uvicorn.Config(SocketWriterMiddleware(app), host="127.0.0.1", port=free_port(), ws="websockets-sansio",
+                            ws_per_message_deflate=deflate, lifespan="off", log_level="warning")
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            await asyncio.sleep(0.01)
+        async with websockets.connect(f"ws://127.0.0.1:{config.port}/") as ws:
+            got = [json.loads(message) async for message in ws]
+        assert got == [{"n": 0}, {"n": 1}, {"n": 2}] and ws.close_code == 1000
+        assert (writers[0].writes, writers[0].frames) == ((0, 0) if deflate else (1, 3))
+    finally:
+        server.should_exit = True
+        await serving
