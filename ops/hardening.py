@@ -135,13 +135,11 @@ class SizedWebSocketAdapter(ASGIWebSocketAdapter):
             if self.writer is not None and await self.writer.send_text(text):
                 return
             await self.ws.send_text(text)
-        except (WebSocketDisconnect, ConnectionError) as exc:
+        except WebSocketDisconnect as exc:
             raise WebSocketDisconnected from exc
-
-    async def close(self, code: int, reason: str) -> None:
-        if self.writer is not None:
-            self.writer.flush()  # what was sent before the close goes before it
-        await super().close(code, reason)
+        except ConnectionError as exc:  # as Starlette's `send` does when the peer is gone
+            self.ws.application_state = WebSocketState.DISCONNECTED
+            raise WebSocketDisconnected from exc
 
     def _whole(self, message: Mapping[str, object]) -> str:
         encoded = self.view.encode_json(message)

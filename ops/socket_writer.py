@@ -1,19 +1,21 @@
 """A socket's text frames written together: what the app sends on one WebSocket within one turn of the event loop
 goes out in one write, one system call, rather than one each.
 
-An event wakes every subscription it goes to in the same turn, and each sent its frame through Starlette, three
-middlewares and uvicorn's protocol, down to a write of its own: with 50 subscriptions on a socket, 50 writes where
-one does. `SocketWriterMiddleware`, outermost, finds the server's protocol behind `send` (uvicorn's
-websockets-sansio, which `switchboard serve` and the workers run) and puts a `SocketWriter` in the scope; the
-socket adapter (ops/hardening.py) hands it every message. The writer frames a text message itself (a server's
-frame is unmasked: a 2 to 10 byte header, then the UTF-8 text, as websockets' `Frame.serialize` writes it) and
-writes what is pending, in the order it was sent, from a callback at the next turn.
+An event wakes every subscription it goes to in the same turn, and each sent its frame through Starlette, the
+middlewares' wrappers of `send` and uvicorn's protocol, down to a write of its own: with 50 subscriptions on a
+socket, 50 writes where one does. `SocketWriterMiddleware`, outermost, finds the server's protocol behind
+`send` (uvicorn's websockets-sansio, which `switchboard serve` and the workers run) and puts a `SocketWriter` in
+the scope; the socket adapter (ops/hardening.py) hands it every message. The writer frames a text message
+itself (a server's frame is unmasked: a 2 to 10 byte header, then the UTF-8 text, as websockets'
+`Frame.serialize` writes it) and writes what is pending, in the order it was sent, from a callback at the next
+turn.
 
 It steps aside, and the message goes through `send` as before (after anything pending), where it would not do
 what the protocol does: another server or protocol, an extension negotiated (permessage-deflate), a connection
 no longer open. It waits, as uvicorn's `send` does, while the transport's buffer is over its high-water mark.
-Frames pending when the peer or the server starts closing the socket are dropped, as the protocol refuses any
-frame after its close; the app's own close writes them first (`flush`).
+Anything the app sends through `send` (a close among them) writes the pending frames first. Frames pending when
+the peer or the server itself starts closing the socket are dropped, as the protocol refuses any frame after
+its close.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 SCOPE_KEY = "switchboard.socket_writer"
 
@@ -94,19 +96,27 @@ def writer_of(scope: Scope) -> SocketWriter | None:
 
 
 class SocketWriterMiddleware:
-    """Outermost: a WebSocket served by uvicorn's websockets-sansio protocol gets a `SocketWriter` in its scope."""
+    """Outermost: a WebSocket served by uvicorn's websockets-sansio protocol gets a `SocketWriter` in its scope,
+    and whatever the app sends through `send` (its accept, a close, a message the writer left to it) goes after
+    the frames the writer holds, whichever layer sends it."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket":
-            protocol = getattr(send, "__self__", None)
-            if protocol is not None and _is_sansio(protocol):
-                from websockets.protocol import State
+        protocol = getattr(send, "__self__", None) if scope["type"] == "websocket" else None
+        if protocol is None or not _is_sansio(protocol):
+            await self.app(scope, receive, send)
+            return
+        from websockets.protocol import State
 
-                scope[SCOPE_KEY] = SocketWriter(protocol, State.OPEN)
-        await self.app(scope, receive, send)
+        writer = scope[SCOPE_KEY] = SocketWriter(protocol, State.OPEN)
+
+        async def after_pending(message: Message) -> None:
+            writer.flush()
+            await send(message)
+
+        await self.app(scope, receive, after_pending)
 
 
 def _is_sansio(protocol: object) -> bool:

@@ -142,8 +142,7 @@ async def test_under_uvicorn_a_turns_frames_go_out_in_one_write_and_the_close_af
             text = json.dumps({"n": n})
             if not await writer.send_text(text):
                 await send({"type": "websocket.send", "text": text})
-        writer.flush()  # as the adapter does before its close
-        await send({"type": "websocket.close", "code": 1000})
+        await send({"type": "websocket.close", "code": 1000})  # after the frames still pending
 
     config = uvicorn.Config(SocketWriterMiddleware(app), host="127.0.0.1", port=free_port(), ws="websockets-sansio",
                             ws_per_message_deflate=deflate, lifespan="off", log_level="warning")
