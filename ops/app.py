@@ -18,6 +18,7 @@ from ops.metrics import Metrics, MetricsMiddleware, multiprocess_dir
 from ops.prepared import PreparedLane
 from ops.secrets import signing_secret
 from ops.settings import Settings, production_problems
+from ops.socket_writer import SocketWriterMiddleware
 from resolvers.compiled.run import PlanCache
 from resolvers.identity.config import AuthConfig
 
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *graphiql_routes(),
     ]
     middleware = [
+        Middleware(SocketWriterMiddleware),  # outermost: it needs the server's own `send`
         Middleware(SecurityHeadersMiddleware, hsts=settings.profile.secrets_required),
         Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
         Middleware(RequestIdMiddleware),

@@ -5,8 +5,12 @@ For every operation Strawberry wraps each extension's hook of each lifecycle sta
 extensions and four stages. That was about a third of the time of a cached `{ __typename }`. An extension class's
 hooks never change, so `HookedSchema` finds them once per class and stage; an operation only creates the context
 managers it enters. Order and semantics are Strawberry's: hooks enter in the extensions' order and exit in
-reverse, an async hook refuses a synchronous execution. Streamed results (`on_stream_result`) keep Strawberry's
-own runner.
+reverse, an async hook refuses a synchronous execution.
+
+A subscription runs `on_stream_result` and `get_results` once per event and subscriber, so with thousands of
+subscribers they were a seventh of a fan-out's time: `on_stream_result` is a stage like the others (the result
+passed to each hook), and `get_results` is called only on the extensions that define it (SchemaExtension's own
+returns `{}`).
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ import strawberry
 from strawberry.extensions import SchemaExtension
 from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.types import ExecutionContext
+from strawberry.utils.await_maybe import await_maybe
 
-type Enter = Callable[[SchemaExtension], Any]  # the extension -> its hook's (async) context manager
+type Enter = Callable[..., Any]  # (the extension, the stage's arguments) -> its hook's (async) context manager
 
 
 def _wrapped(hook: Callable[..., Any]) -> tuple[Enter, bool]:
@@ -34,15 +39,15 @@ def _wrapped(hook: Callable[..., Any]) -> tuple[Enter, bool]:
     if inspect.iscoroutinefunction(hook):
 
         @contextlib.asynccontextmanager
-        async def awaited(extension: SchemaExtension) -> AsyncIterator[None]:
-            await hook(extension)
+        async def awaited(extension: SchemaExtension, *args: Any) -> AsyncIterator[None]:
+            await hook(extension, *args)
             yield
 
         return awaited, True
 
     @contextlib.contextmanager
-    def called(extension: SchemaExtension) -> Iterator[None]:
-        hook(extension)
+    def called(extension: SchemaExtension, *args: Any) -> Iterator[None]:
+        hook(extension, *args)
         yield
 
     return called, False
@@ -60,50 +65,74 @@ def hook_of(cls: type[SchemaExtension], stage: str) -> tuple[Enter, bool] | None
     return _hooks[key]
 
 
+_defines: dict[tuple[type[SchemaExtension], str], bool] = {}
+
+
+def defines(cls: type[SchemaExtension], method: str) -> bool:
+    """Whether the class has its own `method` rather than SchemaExtension's."""
+    key = (cls, method)
+    found = _defines.get(key)
+    if found is None:
+        found = _defines[key] = getattr(cls, method) is not getattr(SchemaExtension, method)
+    return found
+
+
 class Stage:
-    """One lifecycle stage of one operation: every extension's hook entered in order, exited in reverse."""
+    """One lifecycle stage of one operation: every extension's hook entered in order, exited in reverse; `args`
+    are passed to each hook (the result, for `on_stream_result`). A stage no extension hooks enters nothing."""
 
-    __slots__ = ("extensions", "stack", "stage")
+    __slots__ = ("args", "extensions", "stack", "stage")
 
-    def __init__(self, extensions: list[SchemaExtension], stage: str) -> None:
+    def __init__(self, extensions: list[SchemaExtension], stage: str, args: tuple[Any, ...] = ()) -> None:
         self.extensions = extensions
         self.stage = stage
+        self.args = args
         self.stack: Any = None
 
-    def _hooks(self) -> Iterator[tuple[SchemaExtension, Enter, bool]]:
+    def _hooks(self) -> list[tuple[SchemaExtension, Enter, bool]]:
+        hooks = []
         for extension in self.extensions:
             found = hook_of(type(extension), self.stage)
             if found is not None:
-                yield extension, found[0], found[1]
+                hooks.append((extension, found[0], found[1]))
+        return hooks
 
     async def __aenter__(self) -> None:
+        hooks = self._hooks()
+        if not hooks:
+            return
         self.stack = contextlib.AsyncExitStack()
         await self.stack.__aenter__()
-        for extension, enter, is_async in self._hooks():
+        for extension, enter, is_async in hooks:
             if is_async:
-                await self.stack.enter_async_context(enter(extension))
+                await self.stack.enter_async_context(enter(extension, *self.args))
             else:
-                self.stack.enter_context(enter(extension))
+                self.stack.enter_context(enter(extension, *self.args))
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await self.stack.__aexit__(exc_type, exc, tb)  # as Strawberry: a hook cannot swallow the exception
+        if self.stack is not None:
+            await self.stack.__aexit__(exc_type, exc, tb)  # as Strawberry: a hook cannot swallow the exception
 
     def __enter__(self) -> None:
+        hooks = self._hooks()
+        if not hooks:
+            return
         self.stack = contextlib.ExitStack()
         self.stack.__enter__()
-        for extension, enter, is_async in self._hooks():
+        for extension, enter, is_async in hooks:
             if is_async:
                 raise RuntimeError(
                     f"SchemaExtension hook {extension}.{self.stage} failed to complete synchronously."
                 )
-            self.stack.enter_context(enter(extension))
+            self.stack.enter_context(enter(extension, *self.args))
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.stack.__exit__(exc_type, exc, tb)
+        if self.stack is not None:
+            self.stack.__exit__(exc_type, exc, tb)
 
 
 class HookedRunner(SchemaExtensionsRunner):
@@ -118,6 +147,26 @@ class HookedRunner(SchemaExtensionsRunner):
 
     def executing(self) -> Any:
         return Stage(self.extensions, "on_execute")
+
+    def on_stream_result(self, result: Any) -> Any:
+        return Stage(self.extensions, "on_stream_result", (result,))
+
+    async def get_extensions_results(self, ctx: ExecutionContext) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        for extension in self.extensions:
+            if defines(type(extension), "get_results"):
+                data.update(await await_maybe(extension.get_results()))
+        data.update(ctx.extensions_results)
+        return data
+
+    def get_extensions_results_sync(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        for extension in self.extensions:
+            if defines(type(extension), "get_results"):
+                if inspect.iscoroutinefunction(extension.get_results):
+                    raise RuntimeError("Cannot use async extension hook during sync execution")
+                data.update(extension.get_results())  # type: ignore[arg-type]
+        return data
 
 
 class HookedSchema(strawberry.Schema):

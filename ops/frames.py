@@ -33,8 +33,8 @@ class Frames:
             self._encoded[id(data)] = found
             if len(self._encoded) > self.kept:
                 self._encoded.popitem(last=False)
-        members = "".join(f",{orjson.dumps(k).decode()}:{orjson.dumps(v).decode()}"
-                          for k, v in payload.items() if k != "data")
+        rest = {k: v for k, v in payload.items() if k != "data"}
+        members = "," + orjson.dumps(rest).decode()[1:-1] if rest else ""
         op_id = orjson.dumps(message.get("id")).decode()
         return f'{{"id":{op_id},"type":"{kind}","payload":{{"data":{found[1]}{members}}}}}'
 

@@ -7,17 +7,19 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import AsyncGenerator, Iterator, Mapping
 from json import JSONDecodeError
+from typing import Any
 
 import orjson
 from graphql import ExecutionResult, GraphQLError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from starlette.websockets import WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.extensions import SchemaExtension
 from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived, WebSocketDisconnected
 
 from ops.frames import FRAMES
 from ops.limits import refused
+from ops.socket_writer import writer_of
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -120,12 +122,23 @@ def variables_limit(max_bytes: int) -> type[SchemaExtension]:
 
 class SizedWebSocketAdapter(ASGIWebSocketAdapter):
     """Strawberry's adapter, but a text message over the view's `max_message_bytes` closes the socket (1009)
-    before it is parsed; and an event's shared `data` is encoded once for all its sockets (ops/frames.py)."""
+    before it is parsed; an event's shared `data` is encoded once for all its sockets (ops/frames.py); and the
+    messages sent in one turn of the loop are written together (ops/socket_writer.py)."""
+
+    def __init__(self, view: Any, request: WebSocket, response: WebSocket) -> None:
+        super().__init__(view, request, response)
+        self.writer = writer_of(response.scope)
 
     async def send_json(self, message: Mapping[str, object]) -> None:
+        text = FRAMES.encode(message, self._whole)
         try:
-            await self.ws.send_text(FRAMES.encode(message, self._whole))
+            if self.writer is not None and await self.writer.send_text(text):
+                return
+            await self.ws.send_text(text)
         except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+        except ConnectionError as exc:  # as Starlette's `send` does when the peer is gone
+            self.ws.application_state = WebSocketState.DISCONNECTED
             raise WebSocketDisconnected from exc
 
     def _whole(self, message: Mapping[str, object]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import strawberry
 from strawberry.extensions import SchemaExtension
@@ -72,3 +73,48 @@ async def test_a_failing_hook_fails_the_operation_as_in_strawberry() -> None:
     for schema_class in (HookedSchema, strawberry.Schema):
         result = await schema_class(query=Query, extensions=[Failing]).execute("{ hello }")
         assert result.data is None and result.errors and "refused" in result.errors[0].message
+
+
+class StreamHooks(SchemaExtension):
+    def on_stream_result(self, result: object) -> Iterator[None]:  # type: ignore[override]
+        calls.append(f"stream:enter {result.data}")  # type: ignore[attr-defined]
+        yield
+        calls.append("stream:exit")
+
+    def get_results(self) -> dict[str, object]:
+        return {"mine": len(calls)}
+
+
+class AsyncStreamHooks(SchemaExtension):
+    async def on_stream_result(self, result: object) -> None:  # type: ignore[override]
+        calls.append(f"stream:await {result.data}")  # type: ignore[attr-defined]
+
+    async def get_results(self) -> dict[str, object]:  # type: ignore[override]
+        return {"theirs": True}
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription
+    async def count(self) -> AsyncIterator[int]:
+        for n in range(2):
+            calls.append(f"event {n}")
+            yield n
+
+
+async def streamed(schema_class: type[strawberry.Schema]) -> tuple[list[str], list[Any]]:
+    calls.clear()
+    schema = schema_class(query=Query, subscription=Subscription,
+                          extensions=[Generators, StreamHooks, Callables, AsyncStreamHooks])
+    results: list[Any] = []
+    stream = await schema.subscribe("subscription { count }")
+    async for result in stream:  # type: ignore[union-attr]
+        results.append((result.data, result.extensions))
+    return list(calls), results
+
+
+async def test_stream_results_and_extension_results_as_in_strawberry() -> None:
+    ours = await streamed(HookedSchema)
+    assert ours == await streamed(strawberry.Schema)
+    assert "stream:enter {'count': 1}" in ours[0] and "stream:await {'count': 0}" in ours[0]
+    assert ours[1][0] == ({"count": 0}, {"mine": ours[1][0][1]["mine"], "theirs": True})  # type: ignore[index]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -74,3 +75,37 @@ async def test_a_root_without_shared_executions_is_executed_for_each() -> None:
     schema = make_schema(Event(n=1, shared_executions=None))
     assert await first_result(schema, factor=2) == await first_result(schema, factor=2)
     assert RESOLVED == [1, 1]
+
+
+@strawberry.type
+class SlowEvent:
+    n: int
+    shared_executions: strawberry.Private[dict[Any, Any] | None]
+
+    @strawberry.field
+    async def scaled(self, factor: int = 2) -> int:
+        RESOLVED.append(self.n)
+        await asyncio.sleep(0.01)
+        return self.n * factor
+
+
+async def test_concurrent_subscribers_await_one_execution_and_a_leaver_cancels_nothing() -> None:
+    RESOLVED.clear()
+    root = SlowEvent(n=5, shared_executions={})
+
+    @strawberry.type
+    class Subscription:
+        @strawberry.subscription
+        async def events(self, after: str | None = None) -> AsyncGenerator[SlowEvent]:
+            yield root
+
+    schema = strawberry.Schema(query=Query, subscription=Subscription, extensions=[ParserCache],
+                               execution_context_class=SharedEventExecutor)
+    same = [asyncio.ensure_future(first_result(schema, after=f"{n}-0", factor=2)) for n in range(20)]
+    other = asyncio.ensure_future(first_result(schema, factor=3))
+    await asyncio.sleep(0.001)
+    same[0].cancel()  # the one that started the execution leaves while the others wait for it
+    results = await asyncio.gather(*same[1:], other)
+    assert results[:-1] == [{"events": {"scaled": 10}}] * 19 and results[-1] == {"events": {"scaled": 15}}
+    assert all(r is results[0] for r in results[:-1])  # one answer object: encoded once for every socket
+    assert RESOLVED == [5, 5]  # one execution per document and event variables, 21 subscribers
