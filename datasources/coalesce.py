@@ -22,11 +22,15 @@ class Coalescer[I]:
         self.send = send
         self.pending: dict[Hashable, list[tuple[I, asyncio.Future[Any]]]] = {}
         self.sending: set[asyncio.Task[None]] = set()
+        self.loop: asyncio.AbstractEventLoop | None = None  # the loop whose turn `pending` waits for
 
     async def call(self, key: Hashable, item: I) -> Any:
         """`item`'s answer, sent with the other calls of this turn under the same key."""
         loop = asyncio.get_running_loop()
+        if self.pending and self.loop is not loop:  # left by a loop that closed before its turn came
+            self.pending = {}
         if not self.pending:
+            self.loop = loop
             loop.call_soon(self._flush)
         answer: asyncio.Future[Any] = loop.create_future()
         self.pending.setdefault(key, []).append((item, answer))
