@@ -149,7 +149,9 @@ def world(app_server: AppServer, store_env: dict[str, str], demo_users: list[dic
             ]
             leads = ok(http, url, owner, "{ leads(first: 3) { edges { node { id } } } }")["leads"]["edges"]
             lead_ids = [e["node"]["id"] for e in leads]
-            _qualify(store_env, decode(lead_ids[0])[1])
+            _qualify(store_env, decode(lead_ids[0])[1])  # qualified, and with a note whatever ran before
+            ok(http, url, owner, 'mutation($id: ID!) { addNote(leadId: $id, body: "compiled") { __typename } }',
+               id=lead_ids[0])
             route_ids = []
             for driver, vehicle, count, micro in specs:
                 out = ok(http, url, owner, ROUTE, input={
