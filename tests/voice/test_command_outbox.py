@@ -20,7 +20,7 @@ import pytest
 from redis.asyncio import Redis
 
 from datasources.calls.model import Call, CallEvent
-from datasources.postgres import Database, accounts, open_database
+from datasources.postgres import accounts, open_database
 from datasources.redis import keys, open_redis
 from datasources.redis.outbox import COMMANDS
 from datasources.stores import Stores
