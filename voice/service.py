@@ -111,6 +111,7 @@ class CallService:
         lookup = dialogue.Lookup(account_id)
         if event.type in dialogue.NEEDS_CONTEXT:
             lookup = await dialogue.lookup_for(self.stores, account_id=account_id, call_id=call_id)
+
         def decide_with(context: AgentContext) -> Callable[[Json | None], Change | None]:
             def decide(current: Json | None) -> Change | None:
                 # an event may arrive before our own record of the dial: it starts the call from what it knows

@@ -206,12 +206,14 @@ async def test_a_crash_between_the_transaction_and_the_carrier_is_recovered_by_a
     assert sent(replicas, c) == []
 
     redis = survivor.service.stores.redis
+    size, age = await COMMANDS.backlog(redis)  # what the metrics show: switchboard_outbox_backlog{outbox="commands"}
+    assert size == len(expected) and age is not None and age >= 0
     assert await survivor.worker.run_once() == 0  # a new job is its handler's for `retry_after` first
     await passes(survivor.worker, 1)
     taken = sent(replicas, c)
     assert [kind for kind, _ in taken] == expected  # in the order the agent decided
     assert len({command_id for _, command_id in taken}) == len(taken)
-    assert await settled(redis)
+    assert await settled(redis) and (await COMMANDS.backlog(redis))[0] == 0
 
     await passes(survivor.worker, 2)
     await passes(crashing.worker, 1)
