@@ -19,7 +19,12 @@ from typing import Any, cast
 import pytest
 from redis.asyncio import Redis
 
-from datasources.calls.model import Call, CallEvent
+from datasources.calls import store
+from datasources.calls.codec import dump_call
+from datasources.calls.model import Call, CallEvent, CallState
+from datasources.calls.store import Change
+from datasources.mongo import Mongo, leads, open_mongo
+from datasources.mongo.leads import NewLead
 from datasources.postgres import accounts, open_database
 from datasources.redis import keys, open_redis
 from datasources.redis.outbox import COMMANDS
@@ -32,7 +37,7 @@ from voice import client_state
 from voice.agent import Command, _fact
 from voice.carriers.base import Carrier, CarrierError
 from voice.command_outbox import CommandWorker, command_of, facts_of, jobs
-from voice.service import CallService
+from voice.service import CallService, entry
 
 KEY = b"k" * 32
 T0 = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
@@ -314,6 +319,46 @@ async def test_a_command_that_keeps_failing_is_dead_lettered_and_retried(
     assert [kind for kind, _ in taken] == [kind for kind, _ in expected[1:]] + [first]
     assert taken[-1][1] == command_of(letter.fields).command_id  # the same command_id as the agent decided
     assert await settled(replica.service.stores.redis)
+
+
+@pytest.fixture(scope="module")
+async def mongo(mongo_url: str) -> AsyncIterator[Mongo]:
+    store = await open_mongo(mongo_url, database="switchboard_adapter_test")
+    yield store
+    await store.close()
+
+
+async def test_the_lead_facts_of_a_crashed_webhook_are_written_by_the_worker(
+    replicas: list[Replica], account: int, mongo: Mongo
+) -> None:
+    crashing, survivor = replicas
+    lead = await leads.create_lead(account_id=account, data=NewLead(first_name="Ada", phone=f"+1415{_phone()}"))
+    c = Dialled(account)
+    call = Call(id=c.call_id, account_id=account, lead_id=lead.id, state=CallState.queued, direction="outbound",
+                to_number=lead.phone, updated_at=T0)
+
+    def create(current: dict[str, Any] | None) -> Change | None:
+        return Change(dump_call(call), entry("call.queued", f"local:{call.id}:queued", T0, call), active=True)
+
+    await store.transact(survivor.service.stores.redis, account_id=account, call_id=c.call_id, event_id=None,
+                         decide=create)
+    await feed(crashing, *c.ringing(), c.human())
+    cold = {"budget": "low", "authority": "none", "need": "none", "timeline": "none", "opt_out": False}
+    crashing.carrier.crash = True  # the closing's speak: its facts were not written either
+    with pytest.raises(Crash):
+        await crashing.service.handle(c.event("call.ai_gather.ended", 10, status="valid", result=cold), b"{}")
+    [before] = await leads.leads_by_ids(account_id=account, ids=[lead.id])
+    assert before is not None and before.status == "new"
+
+    await passes(survivor.worker, 2)
+    [after] = await leads.leads_by_ids(account_id=account, ids=[lead.id])
+    assert after is not None and after.status == "unqualified" and after.next_follow_up_at is not None
+    assert [kind for kind, _ in sent(replicas, c)][-1] == "speak"
+    assert await settled(survivor.service.stores.redis)
+
+
+def _phone() -> str:
+    return f"{uuid.uuid4().int % 10**7:07d}"
 
 
 def test_a_jobs_command_and_facts_read_back_as_decided() -> None:
