@@ -14,7 +14,7 @@ backlogs and the document caches are read when Prometheus scrapes (ops/metrics_r
 | switchboard_dataloader_loads_total             | resolvers.loaders: by loader and hit/miss             |
 | switchboard_document_cache_*                   | the parser and validation caches' hits and misses     |
 | switchboard_pool_connections_in_use            | PostgreSQL, Redis and graph connection pools          |
-| switchboard_outbox_backlog, _age_seconds       | the archive outbox in Redis                           |
+| switchboard_outbox_backlog, _age_seconds       | the archive and command outboxes in Redis (`outbox`)  |
 | switchboard_projection_backlog, _age_seconds   | leads waiting for (or dead-lettered by) the projector |
 | switchboard_webhook_events_total               | ops.webhooks: by event type and result                |
 | switchboard_call_transitions_total             | voice.service: state before and after                 |

@@ -29,7 +29,7 @@ from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from datasources.mongo import projection
-from datasources.redis import outbox
+from datasources.redis.outbox import OUTBOXES
 from datasources.stores import Stores
 
 log = logging.getLogger(__name__)
@@ -42,8 +42,8 @@ class Readings(Collector):
         self.document_cache_size = document_cache_size
         self.worker = {"pid": str(pid)} if pid is not None else {}
         self.pools: dict[str, float] = {}
-        self.outbox_backlog = 0.0
-        self.outbox_age = 0.0
+        self.outbox_backlog: dict[str, float] = dict.fromkeys(OUTBOXES, 0.0)  # by outbox: archive, commands
+        self.outbox_age: dict[str, float] = dict.fromkeys(OUTBOXES, 0.0)
         self.projection_backlog: dict[str, float] = {}
         self.projection_age = 0.0
         self.document_cache: dict[tuple[str, str], float] = {}
@@ -63,16 +63,21 @@ class Readings(Collector):
         graph_in_use = getattr(stores.graph, "connections_in_use", None)  # FalkorDB; the Neo4j driver tells none
         if graph_in_use is not None:
             self.pools["neo4j"] = graph_in_use()
-        outbox_read, projection_read = await asyncio.gather(
-            asyncio.wait_for(outbox.backlog(stores.redis), 1.0), asyncio.wait_for(projection.backlog(), 1.0),
+        projection_read, outbox_reads = await asyncio.gather(
+            asyncio.wait_for(projection.backlog(), 1.0),
+            asyncio.gather(*(asyncio.wait_for(o.backlog(stores.redis), 1.0) for o in OUTBOXES.values()),
+                           return_exceptions=True),
             return_exceptions=True,
         )
-        if isinstance(outbox_read, BaseException):
-            log.debug("outbox backlog unreadable: %s", outbox_read)
-        else:
-            size, age = outbox_read
-            self.outbox_backlog = size
-            self.outbox_age = age or 0
+        if isinstance(outbox_reads, BaseException):  # not reached: the inner gather returns its exceptions
+            outbox_reads = [outbox_reads] * len(OUTBOXES)
+        for name, outbox_read in zip(OUTBOXES, outbox_reads, strict=True):
+            if isinstance(outbox_read, BaseException):
+                log.debug("%s outbox backlog unreadable: %s", name, outbox_read)
+            else:
+                size, age = outbox_read
+                self.outbox_backlog[name] = size
+                self.outbox_age[name] = age or 0
         if isinstance(projection_read, BaseException):
             log.debug("projection backlog unreadable: %s", projection_read)
         else:
@@ -110,11 +115,18 @@ class Readings(Collector):
             pools.add_metric([store, *worker_values], value)
         yield caches
         yield pools
-        yield GaugeMetricFamily("switchboard_outbox_backlog", "Archive jobs not yet done", value=self.outbox_backlog)
-        yield GaugeMetricFamily(
-            "switchboard_outbox_age_seconds", "Age of the oldest archive job not yet done (0: none)",
-            value=self.outbox_age,
+        outbox_backlog = GaugeMetricFamily(
+            "switchboard_outbox_backlog", "Outbox jobs not yet done (archive: ended calls; commands: the agent's)",
+            labels=["outbox"],
         )
+        outbox_age = GaugeMetricFamily(
+            "switchboard_outbox_age_seconds", "Age of the oldest outbox job not yet done (0: none)", labels=["outbox"],
+        )
+        for name in OUTBOXES:
+            outbox_backlog.add_metric([name], self.outbox_backlog[name])
+            outbox_age.add_metric([name], self.outbox_age[name])
+        yield outbox_backlog
+        yield outbox_age
         backlog = GaugeMetricFamily(
             "switchboard_projection_backlog", "Leads whose Chroma and graph copies are behind MongoDB",
             labels=["state"],

@@ -157,6 +157,10 @@ class Settings(BaseSettings):
     subscriber_queue: int = Field(1000, alias="SUBSCRIBER_QUEUE", ge=1)
     archive_retry_after: float = Field(5.0, alias="ARCHIVE_RETRY_AFTER", gt=0)
     archive_max_attempts: int = Field(10, alias="ARCHIVE_MAX_ATTEMPTS", ge=1)
+    # the agent's commands (voice/command_outbox.py): how long a webhook's handler has to deliver them before a
+    # worker takes over (a live caller is waiting: seconds), and the deliveries before a command is dead-lettered
+    command_retry_after: float = Field(2.0, alias="COMMAND_RETRY_AFTER", gt=0)
+    command_max_attempts: int = Field(5, alias="COMMAND_MAX_ATTEMPTS", ge=1)
     call_retention: Duration = Field(timedelta(hours=24), alias="CALL_RETENTION")
     # a closer's claim (voice/dialogue.py) outlives the last event of the call it is promised to by this much:
     # the net under a call whose end never arrives; every event of the call renews it, its end releases it

@@ -1,4 +1,5 @@
-"""Wires live calls: the webhook key, the carrier, the call service, the event broker and the archive worker."""
+"""Wires live calls: the webhook key, the carrier, the call service, the event broker and the outbox workers (the
+archive's and the agent commands')."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from datasources.stores import Stores
 from ops.secrets import client_state_key
 from ops.settings import Settings
 from voice.carriers.base import Carrier
+from voice.command_outbox import CommandWorker
 from voice.outbox import ArchiveWorker
 from voice.service import CallService
 from voice.signature import generate_key_pair, load_private_key, load_public_key, public_key_of
@@ -109,4 +111,8 @@ async def open_voice(settings: Settings, stores: Stores, redis_url: str, exits: 
     service = CallService(stores, carrier, from_number=settings.telnyx_phone_number,
                           client_state_key=client_state_key(settings), archive_wakeup=wakeup,
                           closer_claim_ttl=max(int(settings.closer_claim_ttl.total_seconds()), 1))
+    commands = CommandWorker(service.courier, consumer=consumer, retry_after=settings.command_retry_after,
+                             max_attempts=settings.command_max_attempts)
+    await commands.start()
+    exits.push_async_callback(commands.close)
     return Voice(service, broker, public_key)

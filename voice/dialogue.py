@@ -4,7 +4,8 @@
 webhook, never both take a step); this module loads its inputs before (the account's script, the lead's summary,
 the closers free to take a hot lead) and carries its outputs out after: the commands to the carrier, each with
 its deterministic `command_id`, and the facts to the lead in MongoDB (through the lead write path, so the
-projector follows).
+projector follows). Both are jobs of the command outbox, queued in the event's own transaction
+(voice/command_outbox.py): `send_one` and `record_facts` are what delivering one does.
 
 A closer is promised to one call at a time through a claim in Redis (`keys.closer_claim` -> the call id). Looking
 closers up only reads the claims (one MGET over the closers on duty, whatever the number of live calls); the
@@ -192,17 +193,34 @@ def fact_entries(event: CallEvent, facts: list[Fact], snapshot: dict[str, Any]) 
 # -- after the transaction ----------------------------------------------------------------------------------
 
 
+# refusals a retry may get past: the request timed out, or came too fast
+RETRIED_STATUSES = frozenset({408, 429})
+
+
 async def send(carrier: Carrier, *, call_control_id: str, client_state: str, commands: list[Command]) -> None:
-    """Each command once, in order. A 422 means the call has ended meanwhile (the agent may decide a step from an
-    event that occurred after the hangup): logged, not raised; any other refusal is logged as a warning."""
+    """Each command once, in order; a failure is logged (`send_one`), not raised."""
     for command in commands:
-        try:
-            await _send(carrier, call_control_id, client_state, command)
-        except CarrierError as exc:
+        await send_one(carrier, call_control_id=call_control_id, client_state=client_state, command=command)
+
+
+async def send_one(carrier: Carrier, *, call_control_id: str, client_state: str, command: Command) -> str | None:
+    """None when the command is done with: sent, or refused for good. A 422 means the call has ended meanwhile
+    (the agent may decide a step from an event that occurred after the hangup): logged at INFO; any other 4xx
+    is a warning. Otherwise (no answer, a 5xx, a 408 or 429, anything unexpected) why it failed: a retry with
+    the same `command_id` may land, and cannot act twice."""
+    try:
+        await _send(carrier, call_control_id, client_state, command)
+    except CarrierError as exc:
+        if exc.status is not None and 400 <= exc.status < 500 and exc.status not in RETRIED_STATUSES:
             level = logging.INFO if exc.status == 422 else logging.WARNING
             log.log(level, "carrier refused %s (%s) on %s: %s", command.kind, command.step, call_control_id, exc)
-        except Exception:
-            log.exception("sending %s (%s) on %s failed", command.kind, command.step, call_control_id)
+            return None
+        log.warning("sending %s (%s) on %s failed: %s", command.kind, command.step, call_control_id, exc)
+        return f"CarrierError({exc})"
+    except Exception as exc:
+        log.exception("sending %s (%s) on %s failed", command.kind, command.step, call_control_id)
+        return repr(exc)
+    return None
 
 
 async def _send(carrier: Carrier, call_control_id: str, client_state: str, command: Command) -> None:
@@ -256,13 +274,8 @@ def lead_changes(facts: list[Fact], *, call_id: str) -> dict[str, Any]:
     return changes
 
 
-async def record_facts(stores: Stores, call: Call, facts: list[Fact]) -> None:
-    if call.lead_id is None:
-        return
-    changes = lead_changes(facts, call_id=call.id)
-    if not changes:
-        return
-    try:
-        await leads.update_lead(account_id=call.account_id, lead_id=call.lead_id, changes=changes)
-    except Exception:
-        log.exception("could not record the agent's facts %s on lead %s", sorted(changes), call.lead_id)
+async def record_facts(*, account_id: int, lead_id: str, call_id: str, facts: list[Fact]) -> None:
+    """Writes the facts' `lead_changes` to the lead (idempotent: a `$set`); a store that refuses raises."""
+    changes = lead_changes(facts, call_id=call_id)
+    if changes:
+        await leads.update_lead(account_id=account_id, lead_id=lead_id, changes=changes)

@@ -19,7 +19,7 @@ from datasources.mongo.records import LeadRecord
 from datasources.postgres import call_agent
 from datasources.postgres.call_agent import StoredScript
 from datasources.stores import Stores
-from voice import agent, client_state, dialogue, policy
+from voice import agent, client_state, command_outbox, dialogue, policy
 from voice.agent import AgentContext, Command, Fact
 from voice.carriers.base import Carrier, CarrierError
 from voice.envelope import HANDLED
@@ -86,6 +86,7 @@ class CallService:
         self.clock = clock
         self.closer_claim_ttl = closer_claim_ttl  # seconds a closer's claim outlives its call's last event
         self.scripts = dialogue.Scripts(stores)
+        self.courier = command_outbox.Courier(stores, carrier, client_state_key=client_state_key)
 
     # -- carrier webhooks ---------------------------------------------------------------------------------
 
@@ -110,12 +111,9 @@ class CallService:
         lookup = dialogue.Lookup(account_id)
         if event.type in dialogue.NEEDS_CONTEXT:
             lookup = await dialogue.lookup_for(self.stores, account_id=account_id, call_id=call_id)
-        # what the last (committed) attempt of the transaction decided: a lost race runs `decide` again
-        decided: list[tuple[list[Command], list[Fact]]] = []
 
         def decide_with(context: AgentContext) -> Callable[[Json | None], Change | None]:
             def decide(current: Json | None) -> Change | None:
-                decided.clear()
                 # an event may arrive before our own record of the dial: it starts the call from what it knows
                 before = load_call(current) if current else Call(id=call_id, account_id=account_id)
                 after = apply(before, event)
@@ -134,7 +132,6 @@ class CallService:
                     log.exception("the agent could not take event %s (%s) of call %s", event.id, event.type, call_id)
                 # a new event is recorded (seen key, stream entry) even when it changes nothing in the call: the
                 # store has already told a repeat apart, and `apply` is idempotent, so `after == before` says nothing
-                decided.append((commands, facts))
                 main = entry(event.type, event.id, event.occurred_at, after)
                 line, heard = log_line(event), agent.transcript_line(event)
                 # a transcription line that arrives after the call ended changes its archive: archived again
@@ -143,7 +140,8 @@ class CallService:
                 return Change(dump_call(after), main, active=not after.terminal,
                               archive=after.terminal and (not before.terminal or changed),
                               extra=dialogue.fact_entries(event, facts, main["call"]), dtmf=(line,) if line else (),
-                              transcript=(heard,) if heard else (), claims=claims)
+                              transcript=(heard,) if heard else (), claims=claims,
+                              outbox=command_outbox.jobs(after, event, commands, facts))
 
             return decide
 
@@ -170,20 +168,15 @@ class CallService:
             return "duplicate"
         for before_state, after_state in moved:
             signals.call_transition.send(before_state, to=after_state)
-        commands, facts = decided[0] if decided else ([], [])
-        call = load_call(applied.call)
-        control_id = call.call_control_id or event.call_control_id
+        # the commands and facts are in the command outbox since the EXEC: sent now, and what does not land (or
+        # a crash before it does) is the outbox workers' (voice/command_outbox.py)
         try:
-            if commands and control_id:
-                state = client_state.encode(call_id=call_id, account_id=account_id, key=self.client_state_key)
-                await dialogue.send(self.carrier, call_control_id=control_id, client_state=state, commands=commands)
-            if facts:
-                await dialogue.record_facts(self.stores, call, facts)
+            await self.courier.deliver_now(applied.outbox)
         except Exception:
-            # the event is applied (a redelivery would be a duplicate): say so loudly rather than answer a 5xx
-            # that asks Telnyx for a redelivery which cannot help. No outbox holds these yet (README).
-            log.exception("call %s: event %s applied, but its commands or facts were not all carried out",
-                          call_id, event.id)
+            # the event is applied (a redelivery would be a duplicate): a 5xx would ask Telnyx for a redelivery
+            # that cannot help, and the jobs stay pending for the workers
+            log.exception("call %s: event %s applied; its commands are left to the command outbox", call_id,
+                          event.id)
         if applied.archive_queued:
             self._wake_archiver()
         return "applied"

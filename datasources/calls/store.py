@@ -13,6 +13,10 @@ on duty is promised to one call at a time). The transaction WATCHes each claim a
 MULTI, so a claim is taken, refreshed or released in the same MULTI as the call it belongs to, or not at all: two
 calls taking the same claim at once cannot both land, and no claim outlives a change that was not applied.
 
+A change may also hold outbox jobs: the agent's carrier commands and lead facts, appended to the command outbox
+stream (`keys.command_outbox`) in the same MULTI, so they exist iff the event was applied, whatever happens to
+the process after the EXEC (voice/command_outbox.py delivers them).
+
 The call's JSON is bounded (datasources/calls/model.py): what grows with a call goes to its log and its stream,
 so a transaction costs the same on the first event of a call and on the ten-thousandth.
 """
@@ -48,6 +52,7 @@ class Applied:
     call_cursor: str
     account_cursor: str
     archive_queued: bool
+    outbox: tuple[tuple[str, dict[str, str]], ...] = ()  # the change's outbox jobs, with their stream ids
 
 
 class ClaimTaken(Exception):
@@ -83,6 +88,7 @@ class Change:
     dtmf: tuple[LogLine, ...] = ()  # lines for the call's DTMF log
     transcript: tuple[LogLine, ...] = ()  # lines for the call's transcript log (capped: TRANSCRIPT_MAX)
     claims: tuple[Claim, ...] = ()  # keys the call takes, keeps or releases with this change
+    outbox: tuple[dict[str, str], ...] = ()  # jobs for the command outbox, in the order to deliver them
 
 
 def _stream_fields(entry: Json) -> dict[Any, Any]:
@@ -150,6 +156,10 @@ async def transact(
                         pipe.expire(said_key, SEEN_TTL, nx=True)
                 if change.archive:
                     pipe.xadd(keys.archive_outbox(), {"account_id": str(account_id), "call_id": call_id})
+                jobs = []  # where each outbox job's reply (its stream id) lands among the queued replies
+                for job in change.outbox:
+                    jobs.append(len(pipe.command_stack))
+                    pipe.xadd(keys.command_outbox(), job)  # type: ignore[arg-type]  # str fields
                 for claim, holder in zip(change.claims, holders, strict=True):
                     if claim.op == "release":
                         if holder == call_id:
@@ -161,10 +171,11 @@ async def transact(
             except WatchError:
                 continue
         # queued replies, in order: set, [set seen], xadd call, xadd account, [xadd call, xadd account per extra],
-        # sadd/srem, ..., [xadd outbox], [set/delete per claim], publish
+        # sadd/srem, ..., [xadd outbox], [xadd command outbox per job], [set/delete per claim], publish
         first = 2 if seen_key else 1
         call_cursor, account_cursor = result[first], result[first + 1]
-        return Applied(change.call, str(call_cursor), str(account_cursor), change.archive)
+        outbox = tuple((str(result[at]), job) for at, job in zip(jobs, change.outbox, strict=True))
+        return Applied(change.call, str(call_cursor), str(account_cursor), change.archive, outbox)
     raise RuntimeError(f"call {call_id}: gave up after {MAX_RETRIES} conflicting updates")
 
 

@@ -100,6 +100,16 @@ def archive_dead_letter() -> str:
     return f"{PREFIX}:outbox:archive:dead"
 
 
+def command_outbox() -> str:
+    """The agent's carrier commands and lead facts, appended by the webhook's transaction until delivered."""
+    return f"{PREFIX}:outbox:commands"
+
+
+def command_dead_letter() -> str:
+    """Commands and facts that failed `COMMAND_MAX_ATTEMPTS` times, with their last error, until `outbox retry`."""
+    return f"{PREFIX}:outbox:commands:dead"
+
+
 def persisted_query(sha256: str) -> str:
     """An automatic persisted query's text by its hash; shared by every tenant, as the text names no tenant."""
     return f"{PREFIX}:apq:{sha256}"
