@@ -28,6 +28,7 @@ from strawberry.types import ExecutionContext
 from strawberry.utils.await_maybe import await_maybe
 
 type Enter = Callable[..., Any]  # (the extension, the stage's arguments) -> its hook's (async) context manager
+type Hook = tuple[SchemaExtension, Enter, bool]  # an extension, its hook for a stage, and whether that is async
 
 
 def _wrapped(hook: Callable[..., Any]) -> tuple[Enter, bool]:
@@ -81,25 +82,20 @@ class Stage:
     """One lifecycle stage of one operation: every extension's hook entered in order, exited in reverse; `args`
     are passed to each hook (the result, for `on_stream_result`). A stage no extension hooks enters nothing."""
 
-    __slots__ = ("args", "extensions", "stack", "stage")
+    __slots__ = ("args", "hooks", "stack", "stage")
 
-    def __init__(self, extensions: list[SchemaExtension], stage: str, args: tuple[Any, ...] = ()) -> None:
-        self.extensions = extensions
+    def __init__(self, hooks: list[Hook], stage: str, args: tuple[Any, ...] = ()) -> None:
+        self.hooks = hooks
         self.stage = stage
         self.args = args
         self.stack: Any = None
 
-    def _hooks(self) -> list[tuple[SchemaExtension, Enter, bool]]:
-        hooks = []
-        for extension in self.extensions:
-            found = hook_of(type(extension), self.stage)
-            if found is not None:
-                hooks.append((extension, found[0], found[1]))
-        return hooks
-
     async def __aenter__(self) -> None:
-        hooks = self._hooks()
+        hooks = self.hooks
         if not hooks:
+            return
+        if not any(is_async for _, _, is_async in hooks):
+            self.__enter__()  # no async hook (a stream result's, say): no async exit stack either
             return
         self.stack = contextlib.AsyncExitStack()
         await self.stack.__aenter__()
@@ -112,11 +108,13 @@ class Stage:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self.stack is not None:
+        if isinstance(self.stack, contextlib.ExitStack):
+            self.stack.__exit__(exc_type, exc, tb)
+        elif self.stack is not None:
             await self.stack.__aexit__(exc_type, exc, tb)  # as Strawberry: a hook cannot swallow the exception
 
     def __enter__(self) -> None:
-        hooks = self._hooks()
+        hooks = self.hooks
         if not hooks:
             return
         self.stack = contextlib.ExitStack()
@@ -135,27 +133,58 @@ class Stage:
             self.stack.__exit__(exc_type, exc, tb)
 
 
+type Plan = tuple[tuple[int, Enter, bool], ...]  # a stage's hooks: the extension's place, its hook, whether async
+_plans: dict[tuple[tuple[type[SchemaExtension], ...], str], Plan] = {}
+_reporting: dict[tuple[type[SchemaExtension], ...], tuple[int, ...]] = {}
+
+
+def plan_of(classes: tuple[type[SchemaExtension], ...], stage: str) -> Plan:
+    """The hooks of `stage` for an operation whose extensions are of `classes`, in order: found once for every
+    operation with the same extensions (each socket's subscriptions, each HTTP request), kept by none of them."""
+    key = (classes, stage)
+    plan = _plans.get(key)
+    if plan is None:
+        found = ((n, hook_of(cls, stage)) for n, cls in enumerate(classes))
+        plan = _plans[key] = tuple((n, hook[0], hook[1]) for n, hook in found if hook is not None)
+    return plan
+
+
 class HookedRunner(SchemaExtensionsRunner):
+    """A stage's hooks, and the extensions that report results, looked up by the extensions' classes: a
+    subscription's events enter `on_stream_result` and read `get_results` once per event and subscriber."""
+
+    def __init__(self, execution_context: ExecutionContext, extensions: list[SchemaExtension]) -> None:
+        super().__init__(execution_context=execution_context, extensions=extensions)
+        self._classes = tuple(type(e) for e in extensions)
+
+    def _hooks(self, stage: str) -> list[Hook]:
+        extensions = self.extensions
+        return [(extensions[n], enter, is_async) for n, enter, is_async in plan_of(self._classes, stage)]
+
     def operation(self) -> Any:
-        return Stage(self.extensions, "on_operation")
+        return Stage(self._hooks("on_operation"), "on_operation")
 
     def validation(self) -> Any:
-        return Stage(self.extensions, "on_validate")
+        return Stage(self._hooks("on_validate"), "on_validate")
 
     def parsing(self) -> Any:
-        return Stage(self.extensions, "on_parse")
+        return Stage(self._hooks("on_parse"), "on_parse")
 
     def executing(self) -> Any:
-        return Stage(self.extensions, "on_execute")
+        return Stage(self._hooks("on_execute"), "on_execute")
 
     def on_stream_result(self, result: Any) -> Any:
-        return Stage(self.extensions, "on_stream_result", (result,))
+        return Stage(self._hooks("on_stream_result"), "on_stream_result", (result,))
 
     async def get_extensions_results(self, ctx: ExecutionContext) -> dict[str, Any]:
+        reporting = _reporting.get(self._classes)
+        if reporting is None:
+            reporting = _reporting[self._classes] = tuple(
+                n for n, cls in enumerate(self._classes) if defines(cls, "get_results"))
         data: dict[str, Any] = {}
-        for extension in self.extensions:
-            if defines(type(extension), "get_results"):
-                data.update(await await_maybe(extension.get_results()))
+        extensions = self.extensions
+        for n in reporting:
+            data.update(await await_maybe(extensions[n].get_results()))
         data.update(ctx.extensions_results)
         return data
 

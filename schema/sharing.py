@@ -12,6 +12,11 @@ Sharing needs the same parsed operation (the parser cache hands equal texts the 
 values of the variables the event's execution reads; the variables only the root field's arguments use (a
 subscription's `after:` cursor, which differs between subscribers) decide the source, not the event's answer.
 A root without `shared_executions` is executed as usual.
+
+The shared execution starts as an eager task (resolvers/shared.py): one that waits on no store is done before
+the next subscriber looks, and that one takes the result as a value, without parking behind a shield and being
+woken again. A subscriber whose event is already executed gets no per-event executor at all (graphql-core
+copies the subscription's executor for each event): `build_per_event_executor` hands it the shared result.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from typing import Any
 import orjson
 from graphql import FieldNode, OperationDefinitionNode, VariableNode, Visitor, visit
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from resolvers.shared import settled, shared_future
 
 type Executions = dict[tuple[int, bytes], tuple[OperationDefinitionNode, Any]]
 
@@ -66,21 +73,53 @@ def event_variables(operation: OperationDefinitionNode, fragments: dict[str, Any
     return names
 
 
+class _Settled:
+    """The per-event executor of an event whose shared execution is already under way: no copy of the
+    subscription's executor, only its result."""
+
+    __slots__ = ("shared",)
+
+    def __init__(self, shared: Any) -> None:
+        self.shared = shared
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        shared = self.shared
+        return settled(shared) if isinstance(shared, asyncio.Future) else shared
+
+
+_NO_VARIABLES = orjson.dumps({})
+
+
 class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
+    def _key(self) -> tuple[int, bytes]:
+        # not kept on the subscription's executor: an attribute of its own there cost 3.8 KB per subscription
+        # (bench/subscription_heap.py); a document whose events read no variable (most) needs no encoding at all
+        operation = self.operation
+        names = event_variables(operation, self.fragment_definitions)
+        if not names:
+            return id(operation), _NO_VARIABLES
+        values = self.variable_values.coerced
+        used = {name: values.get(name) for name in names}
+        return id(operation), orjson.dumps(used, option=orjson.OPT_SORT_KEYS, default=repr)
+
+    def build_per_event_executor(self, payload: Any) -> Any:
+        executions: Executions | None = getattr(payload, "shared_executions", None)
+        if executions is not None:
+            found = executions.get(self._key())
+            if found is not None and found[0] is self.operation:
+                return _Settled(found[1])
+        return super().build_per_event_executor(payload)
+
     def execute_operation(self, serially: bool | None = None) -> Any:
         executions: Executions | None = getattr(self.root_value, "shared_executions", None)
         if executions is None:
             return super().execute_operation(serially)
         operation = self.operation
-        values = self.variable_values.coerced
-        used = {name: values.get(name) for name in event_variables(operation, self.fragment_definitions)}
-        key = (id(operation), orjson.dumps(used, option=orjson.OPT_SORT_KEYS, default=repr))
+        key = self._key()
         found = executions.get(key)
         if found is None or found[0] is not operation:
             result = super().execute_operation(serially)
             if self.is_awaitable(result):
-                result = asyncio.ensure_future(result)
+                result = shared_future(result)
             executions[key] = found = (operation, result)
-        shared = found[1]
-        # a subscriber that goes away while it waits must not cancel the execution the others wait for
-        return asyncio.shield(shared) if isinstance(shared, asyncio.Future) else shared
+        return _Settled(found[1]).execute_operation(serially)

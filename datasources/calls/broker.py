@@ -301,8 +301,9 @@ class StreamBroker:
             return None
         return Entry(entry_id, event)
 
-    def _deliver(self, sub: _Subscriber, entry: Entry) -> None:
-        position = parse_id(entry.cursor)
+    def _deliver(self, sub: _Subscriber, entry: Entry, position: StreamId | None = None) -> None:
+        if position is None:
+            position = parse_id(entry.cursor)
         if sub.overflowed or position <= sub.last:
             return
         if sub.queue.size() >= self.max_queue - 1:
@@ -322,10 +323,11 @@ class StreamBroker:
                 rows = await self._range(stream_key, start)
                 for entry_id, fields in rows:
                     entry = self._decode(stream_key, entry_id, fields)
+                    position = parse_id(entry_id)  # once for all the subscribers
                     if entry is not None:
                         for sub in list(stream.subscribers):
-                            self._deliver(sub, entry)
-                    stream.last = parse_id(entry_id)  # past a malformed entry too, so it cannot wedge the reader
+                            self._deliver(sub, entry, position)
+                    stream.last = position  # past a malformed entry too, so it cannot wedge the reader
                 if len(rows) < self.batch:
                     break
 

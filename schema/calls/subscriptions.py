@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncIterator
 
 import strawberry
 
@@ -19,14 +19,12 @@ class CallSubscriptions:
     )
     async def call_updates(
         self, info: Info, call_id: strawberry.ID, after: str | None = None
-    ) -> AsyncGenerator[CallEvent]:
-        async for update in call_updates(info.context, call_id, after):
-            yield CallEvent.from_update(update)
+    ) -> AsyncIterator[CallEvent]:
+        return call_updates(info.context, call_id, after, CallEvent.from_update)
 
     @strawberry.subscription(
         description="Events of every call of the caller's account, replayed after `after`.",
         extensions=can(Action.read_calls),
     )
-    async def live_calls(self, info: Info, after: str | None = None) -> AsyncGenerator[CallEvent]:
-        async for update in live_calls(info.context, after):
-            yield CallEvent.from_update(update)
+    async def live_calls(self, info: Info, after: str | None = None) -> AsyncIterator[CallEvent]:
+        return live_calls(info.context, after, CallEvent.from_update)

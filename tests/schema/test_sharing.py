@@ -109,3 +109,63 @@ async def test_concurrent_subscribers_await_one_execution_and_a_leaver_cancels_n
     assert results[:-1] == [{"events": {"scaled": 10}}] * 19 and results[-1] == {"events": {"scaled": 15}}
     assert all(r is results[0] for r in results[:-1])  # one answer object: encoded once for every socket
     assert RESOLVED == [5, 5]  # one execution per document and event variables, 21 subscribers
+
+
+async def test_a_shared_result_is_taken_without_a_per_event_executor(monkeypatch: Any) -> None:
+    """The first subscriber of a document builds the event's executor; the others take its result as it is."""
+    from graphql.execution.executor import Executor
+
+    built: list[object] = []
+    build = Executor.build_per_event_executor
+
+    def counted(self: Executor, payload: Any) -> Any:
+        built.append(payload)
+        return build(self, payload)
+
+    monkeypatch.setattr(Executor, "build_per_event_executor", counted)
+    RESOLVED.clear()
+    root = Event(n=4, shared_executions={})
+    schema = make_schema(root)
+    results = [await first_result(schema, after=f"{n}-0", factor=2) for n in range(5)]
+    assert all(r is results[0] for r in results) and results[0] == {"events": {"scaled": 8}}
+    assert built == [root] and RESOLVED == [4]
+    assert await first_result(schema, factor=5) == {"events": {"scaled": 20}}
+    assert built == [root, root] and RESOLVED == [4, 4]  # other event variables: an execution of their own
+
+
+@strawberry.type
+class QuickEvent:
+    n: int
+    shared_executions: strawberry.Private[dict[Any, Any] | None]
+
+    @strawberry.field
+    async def scaled(self, factor: int = 2) -> int:  # async, but waits on nothing
+        RESOLVED.append(self.n)
+        return self.n * factor
+
+
+async def test_an_execution_that_waits_on_nothing_is_taken_by_the_others_without_waiting(monkeypatch: Any) -> None:
+    """Subscribers woken together: the first executes at once (an eager task), the others take its result as a
+    value rather than park behind a shield and be woken a second time."""
+    shields: list[object] = []
+    shield = asyncio.shield
+
+    def counted(awaitable: Any) -> Any:
+        shields.append(awaitable)
+        return shield(awaitable)
+
+    monkeypatch.setattr(asyncio, "shield", counted)
+    RESOLVED.clear()
+    root = QuickEvent(n=3, shared_executions={})
+
+    @strawberry.type
+    class Subscription:
+        @strawberry.subscription
+        async def events(self, after: str | None = None) -> AsyncGenerator[QuickEvent]:
+            yield root
+
+    schema = strawberry.Schema(query=Query, subscription=Subscription, extensions=[ParserCache],
+                               execution_context_class=SharedEventExecutor)
+    results = await asyncio.gather(*(first_result(schema, after=f"{n}-0", factor=2) for n in range(10)))
+    assert all(r is results[0] for r in results) and results[0] == {"events": {"scaled": 6}}
+    assert RESOLVED == [3] and shields == []
