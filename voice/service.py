@@ -32,8 +32,12 @@ log = logging.getLogger(__name__)
 def entry(kind: str, event_id: str, at: datetime, call: Call) -> Json:
     """One stream entry: what happened and the call as it stands after it (less the agent's conversation, which
     only the stored call needs)."""
-    snapshot = dump_call(call)
-    del snapshot["conversation"]
+    return entry_of(kind, event_id, at, dump_call(call))
+
+
+def entry_of(kind: str, event_id: str, at: datetime, dumped: Json) -> Json:
+    """`entry` of a call already dumped (`dump_call`): a webhook's change stores the same dump."""
+    snapshot = {k: v for k, v in dumped.items() if k != "conversation"}
     return {"type": kind, "event_id": event_id, "occurred_at": at.isoformat(), "call": snapshot}
 
 
@@ -111,7 +115,7 @@ class CallService:
         if event.type in dialogue.NEEDS_CONTEXT:
             lookup = await dialogue.lookup_for(self.stores, account_id=account_id, call_id=call_id)
         # what the last (committed) attempt of the transaction decided: a lost race runs `decide` again
-        decided: list[tuple[list[Command], list[Fact]]] = []
+        decided: list[tuple[list[Command], list[Fact], Call]] = []
 
         def decide_with(context: AgentContext) -> Callable[[Json | None], Change | None]:
             def decide(current: Json | None) -> Change | None:
@@ -134,13 +138,14 @@ class CallService:
                     log.exception("the agent could not take event %s (%s) of call %s", event.id, event.type, call_id)
                 # a new event is recorded (seen key, stream entry) even when it changes nothing in the call: the
                 # store has already told a repeat apart, and `apply` is idempotent, so `after == before` says nothing
-                decided.append((commands, facts))
-                main = entry(event.type, event.id, event.occurred_at, after)
+                decided.append((commands, facts, after))
+                stored = dump_call(after)
+                main = entry_of(event.type, event.id, event.occurred_at, stored)
                 line, heard = log_line(event), agent.transcript_line(event)
                 # a transcription line that arrives after the call ended changes its archive: archived again
                 changed = _archived(before) != _archived(after) or heard is not None
                 claims = dialogue.closer_claims(after, talked, talking, script, ttl=self.closer_claim_ttl)
-                return Change(dump_call(after), main, active=not after.terminal,
+                return Change(stored, main, active=not after.terminal,
                               archive=after.terminal and (not before.terminal or changed),
                               extra=dialogue.fact_entries(event, facts, main["call"]), dtmf=(line,) if line else (),
                               transcript=(heard,) if heard else (), claims=claims)
@@ -170,8 +175,8 @@ class CallService:
             return "duplicate"
         for before_state, after_state in moved:
             signals.call_transition.send(before_state, to=after_state)
-        commands, facts = decided[0] if decided else ([], [])
-        call = load_call(applied.call)
+        # the call the committed attempt decided, which `applied.call` holds dumped
+        commands, facts, call = decided[0] if decided else ([], [], load_call(applied.call))
         control_id = call.call_control_id or event.call_control_id
         try:
             if commands and control_id:
