@@ -127,7 +127,7 @@ def lead_call(lead_id: str, *, active: bool, presses: tuple[int, ...] = ()) -> C
 
 
 async def test_the_lead_index_moves_with_the_active_set(redis: Redis) -> None:
-    """The lead -> live call index is written in the MULTI that keeps the active set: never out of step."""
+    """The lead -> live call index is written in the script that keeps the active set: never out of step."""
     account = random.randint(1, 2**40)
     for call_id in ("c1", "c2"):
         await store.transact(redis, account_id=account, call_id=call_id, event_id=None,
@@ -174,7 +174,7 @@ async def test_the_transcript_log_is_written_in_the_calls_transaction(redis_url:
 
     def racing(current: Json | None) -> Change:
         attempts.append(1)
-        if len(attempts) == 1:  # another replica writes the call between our WATCH and our MULTI
+        if len(attempts) == 1:  # another replica writes the call between our read and our write
             with SyncRedis.from_url(redis_url) as other:
                 other.set(keys.call_state(account, "c"), '{"n": 10}')
         return said(len(attempts))(current)
