@@ -161,7 +161,7 @@ async def latency(server: AppServer, target: Target, rate: float, seconds: float
 
 
 async def webhooks(server: AppServer, target: Target, rate: float, seconds: float, calls: int,
-                   connections: int) -> tuple[str, float, float]:
+                   connections: int, profile: Path | None = None) -> tuple[str, float, float]:
     call_ids = [uuid.uuid4().hex for _ in range(calls)]
     total = int(rate * seconds)
     bodies = [target.dtmf(call_ids[i % calls], str(i % 10)) for i in range(total)]
@@ -183,6 +183,7 @@ async def webhooks(server: AppServer, target: Target, rate: float, seconds: floa
                 if response.status_code != 200:
                     failures.append(response.status_code)
 
+        spy = profiler(server, profile, f"webhooks-{target.label}")
         cpu = server_cpu(server)
         start = time.perf_counter()
         tasks = []
@@ -192,6 +193,9 @@ async def webhooks(server: AppServer, target: Target, rate: float, seconds: floa
         await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - start
         cpu_ms = (server_cpu(server) - cpu) * 1000 / max(len(times), 1)
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(60)
     p50, p99 = pcts(times)
     failed = f", {len(failures)} failed ({sorted(set(map(str, failures)))})" if failures else ""
     return (f"{len(times) / elapsed:.0f}/s achieved of {rate:.0f}/s over {calls} calls, {connections} connections: "
@@ -249,12 +253,12 @@ def gc_pauses(server: AppServer) -> dict[str, tuple[float, int]]:
     return {g: (v[0], int(v[1])) for g, v in found.items()}
 
 
-def profiler(server: AppServer, folder: Path | None, subscribers: int) -> subprocess.Popen[bytes] | None:
-    """py-spy sampling the server while the measured events fan out (`--profile DIR`), if it is installed."""
+def profiler(server: AppServer, folder: Path | None, name: str) -> subprocess.Popen[bytes] | None:
+    """py-spy sampling the server while the measured events run (`--profile DIR`), if it is installed."""
     if folder is None or not PY_SPY.exists():
         return None
     folder.mkdir(parents=True, exist_ok=True)
-    out = folder / f"fanout-{subscribers}-{server.process.pid}.txt"
+    out = folder / f"{name}-{server.process.pid}.txt"
     return subprocess.Popen([str(PY_SPY), "record", "-p", str(server.process.pid), "-r", "250", "-f", "raw",
                              "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -301,7 +305,7 @@ async def fan_out(server: AppServer, target: Target, subscribers: int,
             await asyncio.sleep(0.5)
         after = process.memory_info().rss
         gc_before = gc_pauses(server)
-        spy = profiler(server, profile, subscribers)
+        spy = profiler(server, profile, f"fanout-{subscribers}")
         for digit in range(1, FANOUT_EVENTS + 1):
             body, headers = target.dtmf(call_id, str(digit))
             current = Arrivals(subscribers)
@@ -370,7 +374,7 @@ async def measure(targets: list[Target], args: argparse.Namespace) -> None:
     if "webhooks" in args.mode:
         print(f"webhooks at {args.rate:.0f}/s for {args.seconds:.0f} s over {args.calls} calls:", flush=True)
         got = await each("webhooks", lambda s, t: webhooks(s, t, args.rate, args.seconds, args.calls,
-                                                           args.connections))
+                                                           args.connections, args.profile))
         ratio("response p99", {k: [r[1] for r in v] for k, v in got.items()})
         ratio("server CPU per webhook", {k: [r[2] for r in v] for k, v in got.items()})
     if "long-call" in args.mode:
@@ -406,7 +410,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--compare-env", default="", metavar="NAME=VALUE[;NAME=VALUE]",
                         help="settings of the 'before' server only (WS_PER_MESSAGE_DEFLATE=true: as it was served)")
-    parser.add_argument("--profile", type=Path, help="a folder for py-spy's raw samples of each fan-out")
+    parser.add_argument("--profile", type=Path, help="a folder for py-spy's samples of each run (fanout, webhooks)")
     parser.add_argument("--variant", action="append", default=[], metavar="LABEL:NAME=VALUE[;NAME=VALUE]",
                         help="this checkout again with other settings, measured in the same rounds")
     args = parser.parse_args()

@@ -11,7 +11,7 @@ import math
 from collections.abc import AsyncIterator, Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 from graphql import ExecutionResult, GraphQLError
@@ -65,10 +65,16 @@ def sign_in_limit(settings: Settings) -> RateLimitItem:
 
 def webhook_limit(settings: Settings) -> RateLimitItem:
     try:
-        return parse(settings.webhook_rate_limit)
+        return _parsed(settings.webhook_rate_limit)
     except ValueError as exc:
         raise ValueError(f"WEBHOOK_RATE_LIMIT: {settings.webhook_rate_limit!r} is not a rate such as "
                          "'6000/minute'") from exc
+
+
+@lru_cache(maxsize=16)
+def _parsed(rate: str) -> RateLimitItem:
+    """The rate's item, parsed once: every webhook asks for it."""
+    return parse(rate)
 
 
 def actual_cost(stats: StoreStats) -> int:

@@ -32,8 +32,12 @@ log = logging.getLogger(__name__)
 def entry(kind: str, event_id: str, at: datetime, call: Call) -> Json:
     """One stream entry: what happened and the call as it stands after it (less the agent's conversation, which
     only the stored call needs)."""
-    snapshot = dump_call(call)
-    del snapshot["conversation"]
+    return entry_of(kind, event_id, at, dump_call(call))
+
+
+def entry_of(kind: str, event_id: str, at: datetime, dumped: Json) -> Json:
+    """`entry` of a call already dumped (`dump_call`): a webhook's change stores the same dump."""
+    snapshot = {k: v for k, v in dumped.items() if k != "conversation"}
     return {"type": kind, "event_id": event_id, "occurred_at": at.isoformat(), "call": snapshot}
 
 
@@ -132,12 +136,13 @@ class CallService:
                     log.exception("the agent could not take event %s (%s) of call %s", event.id, event.type, call_id)
                 # a new event is recorded (seen key, stream entry) even when it changes nothing in the call: the
                 # store has already told a repeat apart, and `apply` is idempotent, so `after == before` says nothing
-                main = entry(event.type, event.id, event.occurred_at, after)
+                stored = dump_call(after)
+                main = entry_of(event.type, event.id, event.occurred_at, stored)
                 line, heard = log_line(event), agent.transcript_line(event)
                 # a transcription line that arrives after the call ended changes its archive: archived again
                 changed = _archived(before) != _archived(after) or heard is not None
                 claims = dialogue.closer_claims(after, talked, talking, script, ttl=self.closer_claim_ttl)
-                return Change(dump_call(after), main, active=not after.terminal,
+                return Change(stored, main, active=not after.terminal,
                               archive=after.terminal and (not before.terminal or changed),
                               extra=dialogue.fact_entries(event, facts, main["call"]), dtmf=(line,) if line else (),
                               transcript=(heard,) if heard else (), claims=claims,

@@ -94,6 +94,14 @@ DIRECTIONS = {"incoming": "inbound", "outgoing": "outbound", "inbound": "inbound
 type Key = tuple[datetime, str]
 
 
+def _changed(call: Call, **changes: Any) -> Call:
+    """`dataclasses.replace`, or the call itself when it already holds every value: most events leave most
+    facts as they were, and building a 30-field frozen record costs more than comparing a few."""
+    if all(getattr(call, name) == value for name, value in changes.items()):
+        return call
+    return replace(call, **changes)
+
+
 def rank(state: CallState) -> int:
     """Progress order: the live states by RANK, then every terminal state above them all."""
     return RANK.get(state, len(RANK))
@@ -128,7 +136,7 @@ def _earlier(event: CallEvent, current: Key | None) -> bool:
 
 def _initiated(call: Call, event: CallEvent) -> Call:
     direction = DIRECTIONS.get(_text(event.payload, "direction") or "")
-    return replace(
+    return _changed(
         call,
         started_at=_smaller(call.started_at, event.occurred_at),
         direction=_smaller(call.direction, direction) or "outbound",
@@ -136,26 +144,26 @@ def _initiated(call: Call, event: CallEvent) -> Call:
 
 
 def _answered(call: Call, event: CallEvent) -> Call:
-    return replace(call, answered_at=_smaller(call.answered_at, event.occurred_at))
+    return _changed(call, answered_at=_smaller(call.answered_at, event.occurred_at))
 
 
 def _machine_detection(call: Call, event: CallEvent) -> Call:
     result = _text(event.payload, "result")
     if result is None or not _earlier(event, call.answered_by_key):
         return call
-    return replace(call, answered_by=result, answered_by_key=_key(event))
+    return _changed(call, answered_by=result, answered_by_key=_key(event))
 
 
 def _greeting(call: Call, event: CallEvent) -> Call:
     if not _earlier(event, call.answered_by_key):
         return call
-    return replace(call, answered_by="machine", answered_by_key=_key(event))
+    return _changed(call, answered_by="machine", answered_by_key=_key(event))
 
 
 def _hangup(call: Call, event: CallEvent) -> Call:
     if not _earlier(event, call.hangup_key):
         return call
-    return replace(
+    return _changed(
         call,
         hangup_key=_key(event),
         ended_at=event.occurred_at,
@@ -168,7 +176,7 @@ def _speak(call: Call, event: CallEvent) -> Call:
     mark = (event.occurred_at, event.id, event.type == "call.speak.started")
     if call.last_speak is not None and mark < call.last_speak:
         return call
-    return replace(call, last_speak=mark)
+    return _changed(call, last_speak=mark)
 
 
 def _gather(call: Call, event: CallEvent) -> Call:
@@ -176,7 +184,7 @@ def _gather(call: Call, event: CallEvent) -> Call:
     digits = _text(event.payload, "digits")
     if digits is None or (call.gathered_key is not None and _key(event) <= call.gathered_key):
         return call
-    return replace(call, gathered=digits, gathered_key=_key(event))
+    return _changed(call, gathered=digits, gathered_key=_key(event))
 
 
 def log_line(event: CallEvent) -> LogLine | None:
@@ -201,7 +209,7 @@ def _recording(call: Call, event: CallEvent) -> Call:
     url = _recording_url(event.payload)
     if url is None or not _earlier(event, call.recording_key):
         return call
-    return replace(call, recording_url=url, recording_key=_key(event))
+    return _changed(call, recording_url=url, recording_key=_key(event))
 
 
 def _nothing(call: Call, event: CallEvent) -> Call:
@@ -226,7 +234,7 @@ HANDLERS: dict[str, Callable[[Call, CallEvent], Call]] = {
 
 
 def _identity(call: Call, payload: dict[str, Any]) -> Call:
-    return replace(
+    return _changed(
         call,
         call_control_id=_smaller(call.call_control_id, _text(payload, "call_control_id")),
         call_session_id=_smaller(call.call_session_id, _text(payload, "call_session_id")),
@@ -245,12 +253,12 @@ def _settle(call: Call, event: CallEvent) -> Call:
     else:
         state = max(call.state, LIVE_STATE.get(event.type, call.state), key=rank)
     speaking = call.last_speak is not None and call.last_speak[2] and state not in TERMINAL
-    return replace(call, state=state, speaking=speaking)
+    return _changed(call, state=state, speaking=speaking)
 
 
 def apply(call: Call, event: CallEvent) -> Call:
     updated_at = event.occurred_at if call.updated_at is None else max(call.updated_at, event.occurred_at)
-    call = replace(call, updated_at=updated_at)
+    call = _changed(call, updated_at=updated_at)
     handler = HANDLERS.get(event.type)
     if handler is None:
         return call

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
 from functools import cache
@@ -12,8 +13,12 @@ from typing import Any
 
 from datasources.calls.model import Call
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})  # most of a call's fields: themselves, checked first
+
 
 def _dump(value: Any) -> Any:
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, Enum):
@@ -27,39 +32,56 @@ def _dump(value: Any) -> Any:
     return value
 
 
-def _load(hint: Any, value: Any) -> Any:
-    if value is None:
-        return None
+@cache
+def _loader(hint: Any) -> Callable[[Any], Any]:
+    """What `hint` asks of a JSON value, worked out once per hint: a call is loaded on every webhook."""
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
     if origin in (types.UnionType, typing.Union):
         inner = [a for a in args if a is not type(None)]
-        return _load(inner[0], value) if len(inner) == 1 else value
+        return _or_none(_loader(inner[0]) if len(inner) == 1 else _same)
     if hint is datetime:
-        return datetime.fromisoformat(value)
+        return _or_none(datetime.fromisoformat)
     if isinstance(hint, type) and issubclass(hint, Enum):
-        return hint(value)
+        return _or_none(hint)
     if origin is frozenset:
-        return frozenset(_load(args[0], v) for v in value)
+        each = _loader(args[0])
+        return _or_none(lambda value: frozenset(each(v) for v in value))
     if origin is tuple:
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_load(args[0], v) for v in value)
-        return tuple(_load(a, v) for a, v in zip(args, value, strict=True))
+            item = _loader(args[0])
+            return _or_none(lambda value: tuple(item(v) for v in value))
+        items = [_loader(a) for a in args]
+        return _or_none(lambda value: tuple(load(v) for load, v in zip(items, value, strict=True)))
     if origin is dict:
-        return {k: _load(args[1], v) for k, v in value.items()}
+        entry = _loader(args[1])
+        return _or_none(lambda value: {k: entry(v) for k, v in value.items()})
+    return _same
+
+
+def _same(value: Any) -> Any:
     return value
 
 
+def _or_none(load: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda value: None if value is None else load(value)
+
+
 @cache
-def _hints() -> dict[str, Any]:
-    return typing.get_type_hints(Call)
+def _loaders() -> dict[str, Callable[[Any], Any]]:
+    hints = typing.get_type_hints(Call)
+    return {f.name: _loader(hints[f.name]) for f in dataclasses.fields(Call)}
+
+
+@cache
+def _names() -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(Call))
 
 
 def dump_call(call: Call) -> dict[str, Any]:
-    return {f.name: _dump(getattr(call, f.name)) for f in dataclasses.fields(call)}
+    return {name: _dump(getattr(call, name)) for name in _names()}
 
 
 def load_call(data: dict[str, Any]) -> Call:
-    hints = _hints()
-    known = {f.name for f in dataclasses.fields(Call)}
-    return Call(**{k: _load(hints[k], v) for k, v in data.items() if k in known})
+    loaders = _loaders()
+    return Call(**{k: loaders[k](v) for k, v in data.items() if k in loaders})

@@ -56,7 +56,7 @@ class Call:
     """A call as the state machine keeps it: every field is bounded, whatever the length of the call.
 
     What grows with a call lives beside it, never in it: the ids of the events applied are the per-event
-    de-duplication keys (`keys.webhook_seen`), checked inside the same WATCH; the DTMF digits are a log (`LogLine`,
+    de-duplication keys (`keys.webhook_seen`), checked by the same write; the DTMF digits are a log (`LogLine`,
     a sorted set keyed by the call), and so are the transcription lines (`transcript` here holds only the AI
     gather's message history, one event's worth, shown when the call has no transcription: `transcript_of`),
     read only by whoever shows them. So a webhook's transaction reads and writes the same few hundred bytes on the

@@ -7,7 +7,8 @@ refill. A signed-in user's operation checks its session marks (datasources/redis
 (`take_in_session`): one round trip admits it, where a read of the marks and then a take were two, a
 quarter of the CPU an operation as small as `{ __typename }` cost. The takes of operations admitted in the same
 turn of the event loop go to Redis as one pipeline (datasources/redis/pipelined.py). Counted limits per client address
-(sign-in attempts, webhooks) use the `limits` library's moving window over the app's own connection pool.
+(sign-in attempts, webhooks) use the `limits` library's moving window over the app's own connection pool, its
+counts sent in the same pipeline.
 """
 
 from __future__ import annotations
@@ -155,7 +156,12 @@ async def hit(redis: Any, *, limit: RateLimitItem, name: str) -> float | None:
     """Counts one request against `limit` for `name`: None when it is within the limit, else the seconds until
     the window lets one more through."""
     limiter = _limiter(redis)
-    if await limiter.hit(limit, name):
+    # what `limiter.hit(limit, name)` does (limits 5.x, the redis-py bridge), with the library's own script and
+    # key, through the turn's pipeline: a flood of webhooks pays one round trip a turn for its counts, not one each
+    bridge = limiter.storage.bridge  # type: ignore[attr-defined]
+    key = bridge.prefixed_key(limit.key_for(name))
+    if await pipelined(redis).run(bridge.lua_acquire_moving_window, [key],
+                                  [time.time(), limit.amount, limit.get_expiry(), 1]):
         return None
     reset, _ = await limiter.get_window_stats(limit, name)
     return max(0.0, reset - time.time())

@@ -1,7 +1,9 @@
-"""Script calls made in one turn of the event loop, sent to Redis together as one pipeline (datasources/coalesce.py).
+"""Script calls and plain commands made in one turn of the event loop, sent to Redis together as one pipeline
+(datasources/coalesce.py).
 
 Under load, many requests reach their admission together (each takes its cost budget with one EVALSHA,
-datasources/redis/budget.py). Sent one by one, every call pays a pooled connection, a socket write, a read and
+datasources/redis/budget.py), and many webhooks their throttle, their call's read and their call's write
+(datasources/calls/store.py). Sent one by one, every call pays a pooled connection, a socket write, a read and
 redis-py's command machinery of its own; sent together, they pay one of each for the lot, as ioredis'
 auto-pipelining does. The pipeline has no MULTI, so the calls stay as independent as they were. A script Redis
 lacks (restarted, flushed) is loaded, and those calls run again. A lone call goes as it is.
@@ -22,9 +24,14 @@ from datasources.coalesce import Coalescer, settled
 
 @dataclass(frozen=True)
 class _Call:
-    script: AsyncScript
+    script: AsyncScript | None  # None: `args` is a plain command (its name first)
     keys: Sequence[Any]
     args: Sequence[Any]
+
+    async def alone(self, redis: Any) -> Any:
+        if self.script is None:
+            return await redis.execute_command(*self.args)
+        return await self.script(keys=self.keys, args=self.args)
 
 
 class Pipelined:
@@ -36,17 +43,24 @@ class Pipelined:
         """The script's answer, as `await script(keys=keys, args=args)` gives it."""
         return await self.calls.call(None, _Call(script, keys, args))
 
+    async def command(self, *args: Any) -> Any:
+        """The command's answer, as `await redis.execute_command(*args)` gives it (a command that reads or writes
+        on its own: a WATCH needs a connection of its own, which a shared pipeline is not)."""
+        return await self.calls.call(None, _Call(None, (), args))
+
     async def _send(self, _: Hashable, calls: list[_Call]) -> list[Any]:
         if len(calls) == 1:
-            (call,) = calls
-            return [await call.script(keys=call.keys, args=call.args)]
+            return [await calls[0].alone(self.redis)]
         async with self.redis.pipeline(transaction=False) as pipe:
             for call in calls:
-                pipe.evalsha(call.script.sha, len(call.keys), *call.keys, *call.args)
+                if call.script is None:
+                    pipe.execute_command(*call.args)
+                else:
+                    pipe.evalsha(call.script.sha, len(call.keys), *call.keys, *call.args)
             answers: list[Any] = await pipe.execute(raise_on_error=False)
         for i, (call, answer) in enumerate(zip(calls, answers, strict=True)):
             if isinstance(answer, NoScriptError):  # loads the script, and runs the call again
-                answers[i] = await settled(call.script(keys=call.keys, args=call.args))
+                answers[i] = await settled(call.alone(self.redis))
         return answers
 
 

@@ -6,7 +6,9 @@ import asyncio
 import random
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import orjson
 import pytest
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
@@ -64,6 +66,59 @@ async def test_a_duplicate_event_id_changes_nothing(redis: Redis) -> None:
     assert await store.active_call_ids(redis, account_id=account) == ["c"]
 
 
+async def test_changes_of_one_turn_share_its_pipeline_and_each_gets_its_own_answer(
+    redis: Redis, batches: list[int]
+) -> None:
+    """Thirty calls' events at once (as concurrent webhooks): their reads go as one pipeline, their writes as
+    another, and each change lands on its own call with its own cursors; a duplicate among them is its own."""
+    account = random.randint(1, 2**40)
+    await store.transact(redis, account_id=account, call_id="c0", event_id=f"e{account}-0", decide=bump("first"))
+    batches.clear()
+    done = await asyncio.gather(*(store.transact(redis, account_id=account, call_id=f"c{i}",
+                                                 event_id=f"e{account}-{i}", decide=bump(f"k{i}"))
+                                  for i in range(30)))
+    assert done[0] is None  # the duplicate
+    assert batches[:2] == [30, 29]  # the reads, then the writes of the 29 new events
+    assert all(a is not None and a.call == {"n": 1} for a in done[1:])
+    cursors = [a.call_cursor for a in done[1:] if a is not None]
+    for i, cursor in enumerate(cursors, start=1):
+        found: Any = await redis.xrange(keys.call_stream(account, f"c{i}"))
+        [(entry_id, fields)] = found
+        assert entry_id == cursor and orjson.loads(fields["event"]) == {"type": f"k{i}", "n": 1}
+    assert len({a.account_cursor for a in done[1:] if a is not None}) == 29
+
+
+async def test_a_claim_taken_between_the_read_and_the_write_fails_the_write_and_the_change_is_decided_again(
+    redis_url: str, redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The write checks the claims' holders as it checks the call: a claim another call took after they were
+    read leaves nothing written, and deciding again finds it taken."""
+    account = random.randint(1, 2**40)
+    claim = keys.closer_claim(account, 7)
+    attempts: list[int] = []
+
+    def take(current: Json | None) -> Change:
+        attempts.append(1)
+        return Change({"n": 1}, {"type": "t"}, active=True, claims=(store.Claim(claim, "take", 30),))
+
+    real_holders = store._holders
+
+    async def raced(lane: Any, claims: Any, call_id: str) -> list[str | None]:
+        holders = await real_holders(lane, claims, call_id)
+        with SyncRedis.from_url(redis_url) as other:  # another replica's call takes the closer meanwhile
+            other.set(claim, "other", ex=60)
+        return holders
+
+    monkeypatch.setattr(store, "_holders", raced)
+    with pytest.raises(store.ClaimTaken):
+        await store.transact(redis, account_id=account, call_id="c", event_id=f"e{account}", decide=take)
+    assert len(attempts) == 2
+    assert await redis.get(claim) == "other"
+    assert await store.calls_by_ids(redis, account_id=account, ids=["c"]) == [None]
+    assert await redis.get(keys.webhook_seen(f"e{account}")) is None
+    assert await redis.xlen(keys.call_stream(account, "c")) == 0
+
+
 def lead_call(lead_id: str, *, active: bool, presses: tuple[int, ...] = ()) -> Callable[[Json | None], Change]:
     """A change of a call of `lead_id`; `presses` are DTMF events by their second (the digit pressed is n % 10)."""
     at = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -72,7 +127,7 @@ def lead_call(lead_id: str, *, active: bool, presses: tuple[int, ...] = ()) -> C
 
 
 async def test_the_lead_index_moves_with_the_active_set(redis: Redis) -> None:
-    """The lead -> live call index is written in the MULTI that keeps the active set: never out of step."""
+    """The lead -> live call index is written in the script that keeps the active set: never out of step."""
     account = random.randint(1, 2**40)
     for call_id in ("c1", "c2"):
         await store.transact(redis, account_id=account, call_id=call_id, event_id=None,
@@ -119,7 +174,7 @@ async def test_the_transcript_log_is_written_in_the_calls_transaction(redis_url:
 
     def racing(current: Json | None) -> Change:
         attempts.append(1)
-        if len(attempts) == 1:  # another replica writes the call between our WATCH and our MULTI
+        if len(attempts) == 1:  # another replica writes the call between our read and our write
             with SyncRedis.from_url(redis_url) as other:
                 other.set(keys.call_state(account, "c"), '{"n": 10}')
         return said(len(attempts))(current)

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from limits import parse
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
@@ -65,3 +66,44 @@ async def test_concurrent_takes_spend_a_bucket_exactly_once(redis: Redis, batche
     assert sum(t.allowed for t in taken) == 60
     assert min(t.available for t in taken) == pytest.approx(0, abs=0.01)
     assert batches == [100]
+
+
+async def test_plain_commands_share_the_turns_pipeline_and_keep_their_own_answers_and_errors(
+    redis: Redis, batches: list[int]
+) -> None:
+    """Reads of one turn (as the webhooks' call reads) go with the scripts of that turn; a command that fails (a
+    wrong type) fails alone."""
+    echo = redis.register_script(ECHO)
+    await echo(keys=["k"], args=["warm"])
+    word = uuid.uuid4().hex
+    await redis.set(f"test:{word}:0", "zero")
+    await redis.set(f"test:{word}:1", "one")
+    await redis.rpush(f"test:{word}:list", "x")
+    lane = pipelined(redis)
+    answers = await asyncio.gather(
+        lane.command("MGET", f"test:{word}:0", f"test:{word}:none"), lane.run(echo, ["k"], [1]),
+        lane.command("GET", f"test:{word}:1"), lane.command("GET", f"test:{word}:list"),
+        return_exceptions=True,
+    )
+    assert answers[:3] == [["zero", None], ["k", "1"], "one"]
+    assert isinstance(answers[3], ResponseError) and "WRONGTYPE" in str(answers[3])
+    assert batches == [4]
+    assert await lane.command("GET", f"test:{word}:0") == "zero"  # alone: as `execute_command` answers it
+
+
+async def test_the_moving_window_counts_through_the_pipeline_exactly_as_the_library_does(
+    redis: Redis, batches: list[int]
+) -> None:
+    """30 requests raced at 12 a minute: 12 through, 18 told how long to wait, all in one pipeline; the library's
+    own reading of the window (`get_window_stats`) sees the 12."""
+    limit = parse("12/minute")
+    name = f"test:{uuid.uuid4().hex}"
+    waits = await asyncio.gather(*(budget.hit(redis, limit=limit, name=name) for _ in range(30)))
+    assert sum(w is None for w in waits) == 12
+    assert all(0 < w <= 60 for w in waits if w is not None)
+    assert batches[0] == 30
+    _, remaining = await budget._limiter(redis).get_window_stats(limit, name)
+    assert remaining == 0
+    other = f"test:{uuid.uuid4().hex}"
+    assert await budget.hit(redis, limit=limit, name=other) is None
+    assert (await budget._limiter(redis).get_window_stats(limit, other))[1] == 11
