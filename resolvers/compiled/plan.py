@@ -11,7 +11,7 @@ leaves the operation to the interpreted path, which reports it. A plan names the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
@@ -22,6 +22,7 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLField,
     GraphQLIncludeDirective,
     GraphQLList,
     GraphQLNonNull,
@@ -144,6 +145,22 @@ class _Planner:
         assert isinstance(found, GraphQLObjectType)
         return found
 
+    def selected(self, type_name: str, nodes: list[FieldNode], fields: list[tuple[str, Shape]]
+                 ) -> Iterator[tuple[str, str, list[FieldNode], GraphQLField]]:
+        """The fields selected on an object of `type_name` (`collect`), each with its definition, as (response key,
+        field name, its nodes, the field). `__typename` is not given out: it goes into `fields` as the constant it
+        is, in its place among the others. A field the type lacks is Unsupported."""
+        graphql_type = self._object_type(type_name)
+        for key, found in self.collect(type_name, nodes).items():
+            name = found[0].name.value
+            if name == "__typename":
+                fields.append((key, S.constant(type_name)))
+                continue
+            field = graphql_type.fields.get(name)
+            if field is None:
+                raise Unsupported(f"{type_name}.{name}")
+            yield key, name, found, field
+
     # -- the operation ----------------------------------------------------------------------------------------
 
     def plan(self) -> Plan:
@@ -252,7 +269,6 @@ class _Planner:
 
     def object(self, type_name: str, nodes: list[FieldNode]) -> tuple[Obj, Shape]:
         """What to read of a row of `type_name` for these field nodes' selections, and how to shape it."""
-        graphql_type = self._object_type(type_name)
         table = F.TABLES.get(type_name)
         if table is None:
             raise Unsupported(type_name)
@@ -268,13 +284,8 @@ class _Planner:
             return columns[name]
 
         fields: list[tuple[str, Shape]] = []
-        for key, found in self.collect(type_name, nodes).items():
-            name = found[0].name.value
-            if name == "__typename":
-                fields.append((key, S.constant(type_name)))
-                continue
-            field = graphql_type.fields.get(name)
-            if field is None or (type_name, name) in F.NOT_COMPILED:
+        for key, name, found, field in self.selected(type_name, nodes, fields):
+            if (type_name, name) in F.NOT_COMPILED:
                 raise Unsupported(f"{type_name}.{name}")
             nullable = not isinstance(field.type, GraphQLNonNull)
             if (type_name, name) == ("Stop", "lead"):
@@ -296,16 +307,10 @@ class _Planner:
 
     def _lead(self, nodes: list[FieldNode]) -> Shape:
         """A stop's lead, shaped from its record (`LeadRecord`); what it reads joins `lead_fields`."""
-        graphql_type = self._object_type("Lead")
         fields: list[tuple[str, Shape]] = []
         reads: set[str] = set()
-        for key, found in self.collect("Lead", nodes).items():
-            name = found[0].name.value
-            if name == "__typename":
-                fields.append((key, S.constant("Lead")))
-                continue
-            field = graphql_type.fields.get(name)
-            if field is None or ("Lead", name) in F.NOT_COMPILED or name not in READS:
+        for key, name, found, field in self.selected("Lead", nodes, fields):
+            if ("Lead", name) in F.NOT_COMPILED or name not in READS:
                 raise Unsupported(f"Lead.{name}")
             reads.update(READS[name])
             nullable = not isinstance(field.type, GraphQLNonNull)
@@ -324,16 +329,8 @@ class _Planner:
     def _record_object(self, type_name: str, nodes: list[FieldNode]) -> Shape:
         """An object embedded in a record (a lead's company, consent, qualification, a note, an answer): its fields
         by attribute (an answer is a (question, answer) pair)."""
-        graphql_type = self._object_type(type_name)
         fields: list[tuple[str, Shape]] = []
-        for key, found in self.collect(type_name, nodes).items():
-            name = found[0].name.value
-            if name == "__typename":
-                fields.append((key, S.constant(type_name)))
-                continue
-            field = graphql_type.fields.get(name)
-            if field is None:
-                raise Unsupported(f"{type_name}.{name}")
+        for key, name, found, field in self.selected(type_name, nodes, fields):
             nullable = not isinstance(field.type, GraphQLNonNull)
             attribute = F.ATTRIBUTES.get((type_name, name)) or F.column_of(type_name, name)
             target = _unwrapped(field.type)
@@ -358,16 +355,10 @@ class _Planner:
 
     def _embedded(self, type_name: str, nodes: list[FieldNode], at: tuple[int, int], empty_when_null: bool) -> Shape:
         """Location and TimeWindow: objects made of two columns of their parent's row."""
-        graphql_type = self._object_type(type_name)
         fields: list[tuple[str, Shape]] = []
-        for key, found in self.collect(type_name, nodes).items():
-            name = found[0].name.value
-            if name == "__typename":
-                fields.append((key, S.constant(type_name)))
-                continue
-            field = graphql_type.fields.get(name)
+        for key, name, _, field in self.selected(type_name, nodes, fields):
             which = F.EMBEDDED_FIELDS.get(type_name, {}).get(name)
-            if field is None or which is None:
+            if which is None:
                 raise Unsupported(f"{type_name}.{name}")
             convert = F.convert(type_name, name, field.type)
             fields.append((key, S.value(at[which], convert, nullable=not isinstance(field.type, GraphQLNonNull))))
