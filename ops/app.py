@@ -4,21 +4,18 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from ops import health, webhooks
+from ops.edge import Edge
 from ops.graphiql import graphiql_routes
 from ops.graphql import GraphQLApp, build_schema
-from ops.hardening import BodyLimitMiddleware, SecurityHeadersMiddleware
 from ops.lifespan import lifespan
 from ops.limits import Budgets, sign_in_limit
-from ops.logging import RequestIdMiddleware
-from ops.metrics import Metrics, MetricsMiddleware, multiprocess_dir
+from ops.metrics import Metrics, multiprocess_dir
 from ops.prepared import PreparedLane
 from ops.secrets import signing_secret
 from ops.settings import Settings, production_problems
-from ops.socket_writer import SocketWriterMiddleware
 from resolvers.compiled.run import PlanCache
 from resolvers.identity.config import AuthConfig
 
@@ -67,20 +64,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/webhooks/telnyx", webhooks.telnyx, methods=["POST"]),
         *graphiql_routes(),
     ]
-    middleware = [
-        Middleware(SocketWriterMiddleware),  # outermost: it needs the server's own `send`
-        Middleware(SecurityHeadersMiddleware, hsts=settings.profile.secrets_required),
-        Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
-        Middleware(RequestIdMiddleware),
-        Middleware(MetricsMiddleware, metrics=metrics, paths=frozenset(getattr(route, "path", "") for route in routes)),
-        Middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "OPTIONS"],
-            allow_headers=["authorization", "content-type", "x-request-id"],
-        ),
-    ]
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan(settings))
+    edge = Middleware(Edge, metrics=metrics, paths=frozenset(getattr(route, "path", "") for route in routes),
+                      max_body_bytes=settings.max_body_bytes, hsts=settings.profile.secrets_required,
+                      cors_origins=settings.cors_origins)
+    app = Starlette(routes=routes, middleware=[edge], lifespan=lifespan(settings))
     app.state.settings = settings
     app.state.metrics = metrics
     return app

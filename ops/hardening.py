@@ -1,6 +1,6 @@
-"""HTTP and WebSocket hardening: a body cap (413), security headers, a variables cap, a cap on WebSocket
-message size and on sockets per principal. Origins, `connection_init` timeout and subscriptions per connection
-are Strawberry's own options, set in `GraphQLApp` from the same settings."""
+"""GraphQL and WebSocket hardening: a variables cap, a cap on WebSocket message size and on sockets per principal
+(the body cap and security headers are the edge's, ops/edge.py). Origins, `connection_init` timeout and
+subscriptions per connection are Strawberry's own options, set in `GraphQLApp` from the same settings."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from typing import Any
 
 import orjson
 from graphql import ExecutionResult, GraphQLError
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.extensions import SchemaExtension
@@ -21,84 +20,7 @@ from ops.frames import FRAMES
 from ops.limits import refused
 from ops.socket_writer import writer_of
 
-SECURITY_HEADERS = [
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
-]
-HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
 MESSAGE_TOO_BIG = 1009
-
-
-class BodyTooLarge(Exception):
-    pass
-
-
-class BodyLimitMiddleware:
-    """Refuses a request body over `max_bytes` with 413, whether it declares its length or streams it."""
-
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
-            return
-        seen = 0
-        started = False
-
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise BodyTooLarge
-            return message
-
-        async def watched(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counted, watched)
-        except BodyTooLarge:
-            if not started:
-                await self._refuse(send)
-
-    async def _refuse(self, send: Send) -> None:
-        refused("body_too_large")
-        body = orjson.dumps({"error": f"request body is larger than {self.max_bytes} bytes (MAX_BODY_BYTES)"})
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
-
-
-class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
-        self.app = app
-        self.headers = SECURITY_HEADERS + ([HSTS] if hsts else [])
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                message["headers"] = list(message.get("headers", [])) + [
-                    (name, value) for name, value in self.headers if name not in present
-                ]
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
 
 
 def variables_limit(max_bytes: int) -> type[SchemaExtension]:

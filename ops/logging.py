@@ -1,15 +1,14 @@
-"""JSON logs through structlog, with the request id bound for everything logged while serving a request."""
+"""JSON logs through structlog; the edge (ops/edge.py) binds the request id for everything logged while serving a
+request."""
 
 from __future__ import annotations
 
 import logging
 import os
 import sys
-import uuid
 from typing import Any
 
 import structlog
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 def configure(level: str = "INFO", *, json: bool = True, pid: bool = False) -> None:
@@ -48,30 +47,3 @@ def configure(level: str = "INFO", *, json: bool = True, pid: bool = False) -> N
 def add_pid(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
     event["pid"] = os.getpid()
     return event
-
-
-class RequestIdMiddleware:
-    """Takes `X-Request-ID` from the client (or makes one), logs with it and echoes it back."""
-
-    header = b"x-request-id"
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-        given = dict(scope["headers"]).get(self.header, b"").decode("latin-1")[:100]
-        request_id = given or uuid.uuid4().hex
-        structlog.contextvars.bind_contextvars(request_id=request_id)
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", []).append((self.header, request_id.encode("latin-1")))
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            structlog.contextvars.unbind_contextvars("request_id")

@@ -3,8 +3,8 @@ backlogs and the document caches are read when Prometheus scrapes (ops/metrics_r
 
 | family                                         | from                                                  |
 |------------------------------------------------|-------------------------------------------------------|
-| switchboard_http_requests_total, _seconds      | MetricsMiddleware                                     |
-| switchboard_websocket_connections              | MetricsMiddleware (open sockets on /graphql)          |
+| switchboard_http_requests_total, _seconds      | ops.edge: by method, route and status                 |
+| switchboard_websocket_connections              | ops.edge (open sockets on /graphql)                   |
 | switchboard_graphql_operations_total, _seconds | ops.operations: type, bounded operation name, outcome |
 | switchboard_graphql_errors_total               | ops.operations: by `extensions.code`                  |
 | switchboard_prepared_operations_total          | ops.prepared: answered by the lane, or handed on      |
@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import functools
 import os
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -47,7 +46,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from datasources import signals
 from datasources.stores import Stores
@@ -222,51 +220,3 @@ class Metrics:
         return Response(generate_latest(self.exposed), media_type=CONTENT_TYPE_LATEST)
 
 
-class MetricsMiddleware:
-    """Pure ASGI (no BaseHTTPMiddleware), so streaming and WebSocket traffic pass through untouched."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics, paths: frozenset[str]) -> None:
-        self.app = app
-        self.metrics = metrics
-        # only the app's own routes become label values: arbitrary request paths would grow the series without bound
-        self.paths = paths
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket":
-            await self._socket(scope, receive, send)
-            return
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path = scope["path"] if scope["path"] in self.paths else "other"
-        status = 500
-        started = time.perf_counter()
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            self.metrics.http_requests_child(scope["method"], path, str(status)).inc()
-            self.metrics.http_seconds_child(scope["method"], path).observe(time.perf_counter() - started)
-
-    async def _socket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Counts the socket from its accept until the app is done with it."""
-        accepted = False
-
-        async def send_accept(message: Message) -> None:
-            nonlocal accepted
-            if message["type"] == "websocket.accept" and not accepted:
-                accepted = True
-                self.metrics.websockets.inc()
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_accept)
-        finally:
-            if accepted:
-                self.metrics.websockets.dec()

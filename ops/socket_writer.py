@@ -3,7 +3,7 @@ goes out in one write, one system call, rather than one each.
 
 An event wakes every subscription it goes to in the same turn, and each sent its frame through Starlette, the
 middlewares' wrappers of `send` and uvicorn's protocol, down to a write of its own: with 50 subscriptions on a
-socket, 50 writes where one does. `SocketWriterMiddleware`, outermost, finds the server's protocol behind
+socket, 50 writes where one does. The edge (ops/edge.py, `attach_writer`) finds the server's protocol behind
 `send` (uvicorn's websockets-sansio, which `switchboard serve` and the workers run) and puts a `SocketWriter` in
 the scope; the socket adapter (ops/hardening.py) hands it every message. The writer frames a text message
 itself (a server's frame is unmasked: a 2 to 10 byte header, then the UTF-8 text, as websockets'
@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope, Send
 
 SCOPE_KEY = "switchboard.socket_writer"
 
@@ -95,28 +95,18 @@ def writer_of(scope: Scope) -> SocketWriter | None:
     return writer
 
 
-class SocketWriterMiddleware:
-    """Outermost: a WebSocket served by uvicorn's websockets-sansio protocol gets a `SocketWriter` in its scope,
-    and whatever the app sends through `send` (its accept, a close, a message the writer left to it) goes after
-    the frames the writer holds, whichever layer sends it."""
+def attach_writer(scope: Scope, send: Send) -> SocketWriter | None:
+    """A WebSocket served by uvicorn's websockets-sansio protocol gets a `SocketWriter` in its scope; `send` must
+    be the server's own (ops/edge.py calls this first). Whatever the app then sends through `send` itself (its
+    accept, a close, a message the writer left to it) must go after the frames the writer holds: the caller
+    flushes the writer before each."""
+    protocol = getattr(send, "__self__", None) if scope["type"] == "websocket" else None
+    if protocol is None or not _is_sansio(protocol):
+        return None
+    from websockets.protocol import State
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        protocol = getattr(send, "__self__", None) if scope["type"] == "websocket" else None
-        if protocol is None or not _is_sansio(protocol):
-            await self.app(scope, receive, send)
-            return
-        from websockets.protocol import State
-
-        writer = scope[SCOPE_KEY] = SocketWriter(protocol, State.OPEN)
-
-        async def after_pending(message: Message) -> None:
-            writer.flush()
-            await send(message)
-
-        await self.app(scope, receive, after_pending)
+    writer = scope[SCOPE_KEY] = SocketWriter(protocol, State.OPEN)
+    return writer
 
 
 def _is_sansio(protocol: object) -> bool:

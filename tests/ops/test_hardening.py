@@ -50,6 +50,27 @@ def test_a_body_over_the_cap_is_413_declared_or_streamed(small: AppServer, auth_
     assert httpx.post(small.graphql, json={"query": "{ me { role } }"}, headers=auth_headers).status_code == 200
 
 
+def test_a_refused_body_still_carries_the_edge_headers(small: AppServer) -> None:
+    refused = httpx.post(small.graphql, content=b"x" * 5000, headers={"x-request-id": "big-one"})
+    assert refused.status_code == 413
+    assert refused.headers["x-request-id"] == "big-one" and refused.headers["x-content-type-options"] == "nosniff"
+
+
+def test_cors_answers_the_allowed_origin_only(small: AppServer, auth_headers: dict[str, str]) -> None:
+    preflight = {"access-control-request-method": "POST", "access-control-request-headers": "authorization"}
+    allowed = httpx.options(small.graphql, headers={"origin": ORIGIN, **preflight})
+    assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == ORIGIN
+    assert allowed.headers["x-frame-options"] == "DENY" and allowed.headers["x-request-id"]
+    other = httpx.options(small.graphql, headers={"origin": "https://evil.example", **preflight})
+    assert other.status_code == 400 and "access-control-allow-origin" not in other.headers
+
+    simple = httpx.post(small.graphql, json={"query": "{ me { role } }"}, headers={**auth_headers, "origin": ORIGIN})
+    assert simple.status_code == 200 and simple.json()["data"]["me"]["role"]
+    assert simple.headers["access-control-allow-origin"] == ORIGIN and simple.headers["referrer-policy"]
+    plain = httpx.post(small.graphql, json={"query": "{ me { role } }"}, headers=auth_headers)
+    assert plain.status_code == 200 and "access-control-allow-origin" not in plain.headers
+
+
 def test_variables_over_their_cap_are_refused(small: AppServer, auth_headers: dict[str, str]) -> None:
     body = {"query": "query($t: String) { leads(first: 1, filter: {text: $t}) { edges { cursor } } }",
             "variables": {"t": "y" * 1000}}

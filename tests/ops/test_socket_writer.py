@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 import pytest
 import uvicorn
 import websockets
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
 from ops.embedded.ports import free_port
-from ops.socket_writer import SocketWriter, SocketWriterMiddleware, writer_of
+from ops.socket_writer import SocketWriter, attach_writer, writer_of
 from tests.servers import AppServer
 
 
@@ -144,7 +144,17 @@ async def test_under_uvicorn_a_turns_frames_go_out_in_one_write_and_the_close_af
                 await send({"type": "websocket.send", "text": text})
         await send({"type": "websocket.close", "code": 1000})  # after the frames still pending
 
-    config = uvicorn.Config(SocketWriterMiddleware(app), host="127.0.0.1", port=free_port(), ws="websockets-sansio",
+    async def served(scope: Scope, receive: Receive, send: Send) -> None:  # as the edge (ops/edge.py) serves it
+        writer = attach_writer(scope, send)
+
+        async def after_pending(message: Message) -> None:
+            if writer is not None:
+                writer.flush()
+            await send(message)
+
+        await app(scope, receive, after_pending)
+
+    config = uvicorn.Config(served, host="127.0.0.1", port=free_port(), ws="websockets-sansio",
                             ws_per_message_deflate=deflate, lifespan="off", log_level="warning")
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
