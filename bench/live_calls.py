@@ -7,9 +7,10 @@
 - latency: one `callUpdates` subscriber over WebSocket; signed webhooks are posted at `rate` per second on one
   call, one at a time, and each event's latency runs from the start of its POST to its arrival at the subscriber.
 - webhooks: `rate` dtmf webhooks a second for `seconds`, round-robin over `calls` calls, through a pool of
-  `connections` concurrent HTTP connections. Open loop: each POST starts at its scheduled time, or as soon as a
-  connection is free. Prints the rate achieved, p50/p99 of the response time (POST start to answer) and the
-  server's CPU time per webhook (which a busy machine inflates far less than the times).
+  `connections` concurrent HTTP connections, after a 2 s warm-up at the rate over other calls (not measured).
+  Open loop: each POST starts at its scheduled time, or as soon as a connection is free. Prints the rate
+  achieved, p50/p99 of the response time (POST start to answer) and the server's CPU time per webhook (which a
+  busy machine inflates far less than the times).
 - long-call: events 1..`long-call` on one call, one at a time: the mean response time, and the server's CPU time,
   of the last 100 over the first 100 (1.0: a webhook costs the same whatever the length of the call).
 - long-transcript: the same with final `call.transcription` lines (the voice agent's transcript), not digits.
@@ -56,6 +57,7 @@ from voice.simulator import envelope, signed_headers
 
 PY_SPY = Path("/tmp/tools/bin/py-spy")
 PER_CONNECTION = 50
+WARM_UP_SECONDS = 2.0  # webhooks at the rate before the measured ones
 FANOUT_EVENTS = 5
 # one owner's token carries the whole load: a budget, connection and webhook limits no bench run reaches
 LIMITS = {"COST_BUDGET": "1000000000", "WS_MAX_CONNECTIONS": "1000", "WS_MAX_SUBSCRIPTIONS": str(PER_CONNECTION),
@@ -162,8 +164,12 @@ async def latency(server: AppServer, target: Target, rate: float, seconds: float
 
 async def webhooks(server: AppServer, target: Target, rate: float, seconds: float, calls: int,
                    connections: int, profile: Path | None = None) -> tuple[str, float, float]:
-    call_ids = [uuid.uuid4().hex for _ in range(calls)]
+    """A warm-up of WARM_UP_SECONDS at the rate over calls of its own comes first and is not measured: a server
+    just started answers its first second or two at a fraction of the rate (imports, caches, pools filling)."""
     total = int(rate * seconds)
+    warm_ids = [uuid.uuid4().hex for _ in range(calls)]
+    warm = [target.dtmf(warm_ids[i % calls], str(i % 10)) for i in range(int(rate * WARM_UP_SECONDS))]
+    call_ids = [uuid.uuid4().hex for _ in range(calls)]
     bodies = [target.dtmf(call_ids[i % calls], str(i % 10)) for i in range(total)]
     times: list[float] = []
     failures: list[int | str] = []
@@ -171,27 +177,33 @@ async def webhooks(server: AppServer, target: Target, rate: float, seconds: floa
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     async with httpx.AsyncClient(timeout=60, limits=limits) as http:
 
-        async def post(body: bytes, headers: dict[str, str]) -> None:
+        async def post(body: bytes, headers: dict[str, str], record: bool) -> None:
             async with pool:
                 began = time.perf_counter()
                 try:
                     response = await http.post(f"{server.url}/webhooks/telnyx", content=body, headers=headers)
                 except httpx.HTTPError as exc:  # counted, as Telnyx would count an undelivered webhook
-                    failures.append(type(exc).__name__)
+                    if record:
+                        failures.append(type(exc).__name__)
                     return
-                times.append((time.perf_counter() - began) * 1000)
-                if response.status_code != 200:
-                    failures.append(response.status_code)
+                if record:
+                    times.append((time.perf_counter() - began) * 1000)
+                    if response.status_code != 200:
+                        failures.append(response.status_code)
 
+        async def drive(signed: list[Signed], record: bool) -> float:
+            start = time.perf_counter()
+            tasks = []
+            for i, (body, headers) in enumerate(signed):
+                await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
+                tasks.append(asyncio.create_task(post(body, headers, record)))
+            await asyncio.gather(*tasks)
+            return time.perf_counter() - start
+
+        await drive(warm, record=False)
         spy = profiler(server, profile, f"webhooks-{target.label}")
         cpu = server_cpu(server)
-        start = time.perf_counter()
-        tasks = []
-        for i, (body, headers) in enumerate(bodies):
-            await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
-            tasks.append(asyncio.create_task(post(body, headers)))
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - start
+        elapsed = await drive(bodies, record=True)
         cpu_ms = (server_cpu(server) - cpu) * 1000 / max(len(times), 1)
         if spy is not None:
             spy.send_signal(signal.SIGINT)
