@@ -25,6 +25,7 @@ from __future__ import annotations
 import inspect
 import weakref
 from collections.abc import Callable, Hashable
+from types import MethodType
 from typing import Any
 
 from blinker import ANY, NamedSignal
@@ -36,7 +37,9 @@ class Signal(NamedSignal):
     blinker works it out on every send (a generator over the receivers' ids, a set union, `iscoroutinefunction`
     on each receiver): a request sends several, and that work was 3% of a small query's CPU. The list holds
     what blinker holds (a weak reference stays weak), and is kept only while every receiver is a plain function
-    connected for any sender; otherwise, as when muted or given an `_async_wrapper`, blinker sends."""
+    connected for any sender; otherwise, as when muted or given an `_async_wrapper`, blinker sends. A method held
+    weakly is kept as a weak reference to its object and its function, and called as such: `WeakMethod` makes a
+    bound method (in Python) on every call, and a loader sends once per key loaded."""
 
     def __init__(self, name: str, doc: str | None = None) -> None:
         super().__init__(name, doc)
@@ -62,22 +65,39 @@ class Signal(NamedSignal):
         if plain is False or self.is_muted or _async_wrapper is not None:
             return super().send(sender, _async_wrapper=_async_wrapper, **kwargs)
         results = []
-        for entry in plain:
-            receiver = entry() if isinstance(entry, weakref.ref) else entry
-            if receiver is not None:
-                results.append((receiver, receiver(sender, **kwargs)))
+        for target, func in plain:
+            if target is None:  # held strongly
+                results.append((func, func(sender, **kwargs)))
+                continue
+            held = target()
+            if held is None:  # collected: blinker's cleanup disconnects it
+                continue
+            if func is None:  # a function held weakly
+                results.append((held, held(sender, **kwargs)))
+            else:  # a method held weakly: its function called on its object, with no bound method made first
+                results.append((MethodType(func, held), func(held, sender, **kwargs)))
         return results
 
     def _plain_receivers(self) -> Any:
-        """The receivers' entries, or False when a receiver is for a particular sender or a coroutine function."""
+        """(weak reference or None, function or None) per receiver, or False when a receiver is for a particular
+        sender or a coroutine function."""
         if any(ids for sender_id, ids in self._by_sender.items() if sender_id != ANY_ID):
             return False
-        entries = tuple(self.receivers[i] for i in self._by_sender.get(ANY_ID, ()) if i in self.receivers)
-        for entry in entries:
-            receiver = entry() if isinstance(entry, weakref.ref) else entry
-            if receiver is None or inspect.iscoroutinefunction(receiver):
+        plain: list[tuple[weakref.ref[Any] | None, Any]] = []
+        for receiver_id in self._by_sender.get(ANY_ID, ()):
+            entry = self.receivers.get(receiver_id)
+            receiver: Any = entry() if isinstance(entry, weakref.ref) else entry
+            if receiver is None:
+                continue
+            if inspect.iscoroutinefunction(receiver):
                 return False
-        return entries
+            if isinstance(entry, weakref.WeakMethod):
+                plain.append((weakref.ref(receiver.__self__), receiver.__func__))
+            elif isinstance(entry, weakref.ref):
+                plain.append((entry, None))
+            else:
+                plain.append((None, entry))
+        return tuple(plain)
 
 
 store_round_trip = Signal("store-round-trip")
