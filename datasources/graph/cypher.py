@@ -75,9 +75,14 @@ DELETE r
 RETURN count(*) AS removed
 """)
 
+# From the lead, by its index, to who referred it. The WITH keeps FalkorDB's planner from starting at the other
+# end: with the referrer's filter in the same MATCH it scanned every lead of the graph for each id (71 ms for a
+# page of 20 among 2,000 leads, against 0.4 ms anchored).
 REFERRERS = _q("""
 UNWIND $lead_ids AS lead_id
-MATCH (r:Lead)-[:REFERRED]->(:Lead {account_id: $account_id, id: lead_id})
+MATCH (l:Lead {account_id: $account_id, id: lead_id})
+WITH lead_id, l
+MATCH (l)<-[:REFERRED]-(r:Lead)
 WHERE r.account_id = $account_id
 RETURN lead_id, r.id AS id
 """)
