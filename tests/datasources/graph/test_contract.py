@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from datasources.graph import GraphStore, IntroductionPath, Neighbour, open_graph
@@ -247,6 +249,31 @@ async def test_batch_lookups_are_one_round_trip(graph: GraphStore, account_id: i
         await graph.referrers(account_id=account_id, lead_ids=["a", "b", "c"])
 
     assert stats.as_dict()["neo4j"]["calls"] == 2
+
+
+async def test_reads_of_one_turn_answer_as_one_by_one(graph: GraphStore, account_id: int) -> None:
+    """A page's loaders read in the same turn, each on its own connection: each answers as it would alone."""
+    await leads(graph, account_id, ("a", "Acme", "u1"), ("b", "Acme", None), ("c", "Globex", None))
+    await graph.link_leads(account_id=account_id, from_id="a", to_id="b")
+    await graph.link_leads(account_id=account_id, from_id="b", to_id="c")
+
+    async def reads() -> list[object]:
+        return [
+            await graph.colleagues(account_id=account_id, lead_ids=["a", "b", "c"]),
+            await graph.referrers(account_id=account_id, lead_ids=["a", "b", "c"]),
+            await graph.referrals(account_id=account_id, lead_ids=["a", "b"], depth=2),
+            await graph.neighbours(account_id=account_id, lead_id="b"),
+        ]
+
+    alone = await reads()
+    together = await asyncio.gather(
+        graph.colleagues(account_id=account_id, lead_ids=["a", "b", "c"]),
+        graph.referrers(account_id=account_id, lead_ids=["a", "b", "c"]),
+        graph.referrals(account_id=account_id, lead_ids=["a", "b"], depth=2),
+        graph.neighbours(account_id=account_id, lead_id="b"),
+    )
+    assert list(together) == alone
+    assert alone[0] == [["b"], ["a"], []] and alone[1] == [None, "a", "b"]
 
 
 async def test_bad_input_is_refused_before_the_server(graph: GraphStore, account_id: int) -> None:
