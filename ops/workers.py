@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AsyncExitStack, contextmanager
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from prometheus_client import multiprocess
 from starlette.applications import Starlette
@@ -163,6 +164,50 @@ def metrics_folder(data_dir: Path) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+REUSE_PORT = hasattr(socket, "SO_REUSEPORT") and sys.platform.startswith("linux")
+
+
+class ReusePortSocket(socket.socket):
+    """The port's socket, bound with SO_REUSEPORT, which every worker receives as a listening socket of its own:
+    pickled to a spawned worker (uvicorn hands each the supervisor's sockets), it is bound again there, on the
+    same address with the same option, and listens there. Linux then spreads new connections over the workers'
+    sockets evenly. On one shared socket whichever worker woke first took the connection: one worker took 80 to
+    99% of them under load (bench/workers.py), and a second worker bought nothing. The supervisor's own socket
+    only holds the address (and the port chosen, for port 0): a socket that does not listen gets no connections.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _bound_again, (self.family, self.getsockname())
+
+
+def listening_socket(host: str, port: int) -> ReusePortSocket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        sock = _reuse_port_socket(family, (host, port))
+    except OSError as exc:
+        log.error("cannot bind %s:%d: %s", host, port, exc)
+        from uvicorn.config import STARTUP_FAILURE
+
+        sys.exit(STARTUP_FAILURE)
+    log.info("Uvicorn running on http://%s:%d (Press CTRL+C to quit)", host, sock.getsockname()[1])
+    return sock
+
+
+def _reuse_port_socket(family: socket.AddressFamily, address: tuple[Any, ...]) -> ReusePortSocket:
+    sock = ReusePortSocket(family=family)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(address)
+    return sock
+
+
+def _bound_again(family: socket.AddressFamily, address: tuple[Any, ...]) -> socket.socket:
+    """In the worker: a socket of its own on the supervisor's address (uvicorn's server makes it listen)."""
+    sock = _reuse_port_socket(family, address)
+    plain = socket.socket(family=family, fileno=sock.detach())  # uvicorn's server takes a plain socket
+    return plain
+
+
 class Supervisor(Multiprocess):
     """uvicorn's multiprocess supervisor, calling `on_exit(pid)` once for each worker that has exited while it runs:
     one that died (and was replaced), or one SIGHUP replaced or SIGTTOU retired. Checked on each turn of its loop
@@ -206,7 +251,7 @@ def run_workers(*, host: str, port: int, workers: int, reload: bool = False, acc
                             lifespan="on", ws="websockets-sansio", timeout_worker_healthcheck=HEALTHCHECK_TIMEOUT,
                             reload=reload, reload_dirs=[str(PROJECT)] if reload else None, access_log=access_log,
                             ws_per_message_deflate=deflate)
-    sock = config.bind_socket()
+    sock = config.bind_socket() if reload or not REUSE_PORT else listening_socket(host, port)
     if reload:
         try:
             ChangeReload(config, target=uvicorn.Server(config).run, sockets=[sock]).run()

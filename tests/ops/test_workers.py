@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,6 +190,23 @@ def test_metrics_count_the_requests_of_both_workers_whichever_answers(served: Se
         if len(answered) == 2 and scrapes >= 10:
             break
     assert answered == served.pids(STARTED), "one worker answered every scrape: nothing shows the sum is shared"
+
+
+def listening_inodes(process: psutil.Process, port: int) -> set[str]:
+    """The inodes of the sockets `process` listens on at `port` (two processes sharing one socket share one)."""
+    fds = {c.fd for c in process.net_connections("tcp") if c.status == psutil.CONN_LISTEN and c.laddr.port == port}
+    return {os.readlink(f"/proc/{process.pid}/fd/{fd}") for fd in fds}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SO_REUSEPORT spreads connections on Linux")
+def test_each_worker_listens_on_a_socket_of_its_own_and_both_take_new_connections(served: Served) -> None:
+    port = int(served.url.rsplit(":", 1)[1])
+    workers = [p for p in served.children if p.pid in served.pids(STARTED)]
+    inodes = [listening_inodes(worker, port) for worker in workers]
+    assert len(workers) == 2 and all(len(found) == 1 for found in inodes) and inodes[0] != inodes[1], inodes
+
+    answered = Counter(answering_pid(scrape(served.url)) for _ in range(64))  # a new connection each
+    assert set(answered) == {w.pid for w in workers} and min(answered.values()) >= 10, answered
 
 
 def test_a_dead_worker_keeps_its_counts_and_leaves_the_live_gauges(served: Served) -> None:
