@@ -26,9 +26,9 @@ from typing import Any
 
 import orjson
 from graphql import FieldNode, OperationDefinitionNode, VariableNode, Visitor, visit
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from resolvers.shared import settled, shared_future
+from schema.slotted_executor import SlottedExecutor
 
 type Executions = dict[tuple[int, bytes], tuple[OperationDefinitionNode, Any]]
 
@@ -90,7 +90,9 @@ class _Settled:
 _NO_VARIABLES = orjson.dumps({})
 
 
-class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
+class SharedEventExecutor(SlottedExecutor):
+    __slots__ = ()
+
     def _key(self) -> tuple[int, bytes]:
         # not kept on the subscription's executor: an attribute of its own there cost 3.8 KB per subscription
         # (bench/subscription_heap.py); a document whose events read no variable (most) needs no encoding at all
