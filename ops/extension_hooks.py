@@ -28,7 +28,6 @@ from strawberry.types import ExecutionContext
 from strawberry.utils.await_maybe import await_maybe
 
 type Enter = Callable[..., Any]  # (the extension, the stage's arguments) -> its hook's (async) context manager
-type Hook = tuple[SchemaExtension, Enter, bool]  # an extension, its hook for a stage, and whether that is async
 
 
 def _wrapped(hook: Callable[..., Any]) -> tuple[Enter, bool]:
@@ -78,61 +77,6 @@ def defines(cls: type[SchemaExtension], method: str) -> bool:
     return found
 
 
-class Stage:
-    """One lifecycle stage of one operation: every extension's hook entered in order, exited in reverse; `args`
-    are passed to each hook (the result, for `on_stream_result`). A stage no extension hooks enters nothing."""
-
-    __slots__ = ("args", "hooks", "stack", "stage")
-
-    def __init__(self, hooks: list[Hook], stage: str, args: tuple[Any, ...] = ()) -> None:
-        self.hooks = hooks
-        self.stage = stage
-        self.args = args
-        self.stack: Any = None
-
-    async def __aenter__(self) -> None:
-        hooks = self.hooks
-        if not hooks:
-            return
-        if not any(is_async for _, _, is_async in hooks):
-            self.__enter__()  # no async hook (a stream result's, say): no async exit stack either
-            return
-        self.stack = contextlib.AsyncExitStack()
-        await self.stack.__aenter__()
-        for extension, enter, is_async in hooks:
-            if is_async:
-                await self.stack.enter_async_context(enter(extension, *self.args))
-            else:
-                self.stack.enter_context(enter(extension, *self.args))
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if isinstance(self.stack, contextlib.ExitStack):
-            self.stack.__exit__(exc_type, exc, tb)
-        elif self.stack is not None:
-            await self.stack.__aexit__(exc_type, exc, tb)  # as Strawberry: a hook cannot swallow the exception
-
-    def __enter__(self) -> None:
-        hooks = self.hooks
-        if not hooks:
-            return
-        self.stack = contextlib.ExitStack()
-        self.stack.__enter__()
-        for extension, enter, is_async in hooks:
-            if is_async:
-                raise RuntimeError(
-                    f"SchemaExtension hook {extension}.{self.stage} failed to complete synchronously."
-                )
-            self.stack.enter_context(enter(extension, *self.args))
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self.stack is not None:
-            self.stack.__exit__(exc_type, exc, tb)
-
-
 type Plan = tuple[tuple[int, Enter, bool], ...]  # a stage's hooks: the extension's place, its hook, whether async
 _plans: dict[tuple[tuple[type[SchemaExtension], ...], str], Plan] = {}
 _reporting: dict[tuple[type[SchemaExtension], ...], tuple[int, ...]] = {}
@@ -149,6 +93,86 @@ def plan_of(classes: tuple[type[SchemaExtension], ...], stage: str) -> Plan:
     return plan
 
 
+class Stage:
+    """One lifecycle stage of one operation: every extension's hook in the plan entered in order, exited in
+    reverse; `args` are passed to each hook (the result, for `on_stream_result`). An empty plan enters nothing.
+
+    While the stage runs it holds the shared plan, the operation's extensions and the context managers it entered,
+    nothing more: an operation's stage runs as long as its subscription, and the hooks' list and an exit stack
+    held all that time (its deque, a bound `__exit__` and a tuple per hook) were 2 KB of each subscription
+    (`bench/subscription_heap.py`). The exit stack that exits them, with contextlib's semantics, is built when the
+    stage exits."""
+
+    __slots__ = ("args", "entered", "extensions", "plan", "stage")
+
+    def __init__(self, plan: Plan, extensions: list[SchemaExtension], stage: str, args: tuple[Any, ...] = ()
+                 ) -> None:
+        self.plan = plan
+        self.extensions = extensions
+        self.stage = stage
+        self.args = args
+        self.entered: list[Any] | None = None  # the context managers entered, in the plan's order
+
+    async def __aenter__(self) -> None:
+        plan = self.plan
+        if not any(is_async for _, _, is_async in plan):
+            self.__enter__()  # no async hook (a stream result's, say): no async exit either
+            return
+        extensions, args = self.extensions, self.args
+        entered = self.entered = []
+        for n, enter, is_async in plan:
+            manager = enter(extensions[n], *args)
+            if is_async:
+                await manager.__aenter__()
+            else:
+                manager.__enter__()
+            entered.append(manager)
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        entered = self.entered
+        if not entered:
+            return
+        if not any(is_async for _, _, is_async in self.plan):
+            self.__exit__(exc_type, exc, tb)
+            return
+        self.entered = None
+        stack = contextlib.AsyncExitStack()
+        for manager, (_, _, is_async) in zip(entered, self.plan, strict=False):
+            if is_async:
+                stack.push_async_exit(manager)
+            else:
+                stack.push(manager)
+        await stack.__aexit__(exc_type, exc, tb)  # as Strawberry: a hook cannot swallow the exception
+
+    def __enter__(self) -> None:
+        plan = self.plan
+        if not plan:
+            return
+        extensions, args = self.extensions, self.args
+        entered = self.entered = []
+        for n, enter, is_async in plan:
+            if is_async:
+                raise RuntimeError(
+                    f"SchemaExtension hook {extensions[n]}.{self.stage} failed to complete synchronously."
+                )
+            manager = enter(extensions[n], *args)
+            manager.__enter__()
+            entered.append(manager)
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        entered, self.entered = self.entered, None
+        if not entered:
+            return
+        stack = contextlib.ExitStack()
+        for manager in entered:
+            stack.push(manager)
+        stack.__exit__(exc_type, exc, tb)
+
+
 class HookedRunner(SchemaExtensionsRunner):
     """A stage's hooks, and the extensions that report results, looked up by the extensions' classes: a
     subscription's events enter `on_stream_result` and read `get_results` once per event and subscriber."""
@@ -157,24 +181,23 @@ class HookedRunner(SchemaExtensionsRunner):
         super().__init__(execution_context=execution_context, extensions=extensions)
         self._classes = tuple(type(e) for e in extensions)
 
-    def _hooks(self, stage: str) -> list[Hook]:
-        extensions = self.extensions
-        return [(extensions[n], enter, is_async) for n, enter, is_async in plan_of(self._classes, stage)]
+    def _stage(self, stage: str, *args: Any) -> Stage:
+        return Stage(plan_of(self._classes, stage), self.extensions, stage, args)
 
     def operation(self) -> Any:
-        return Stage(self._hooks("on_operation"), "on_operation")
+        return self._stage("on_operation")
 
     def validation(self) -> Any:
-        return Stage(self._hooks("on_validate"), "on_validate")
+        return self._stage("on_validate")
 
     def parsing(self) -> Any:
-        return Stage(self._hooks("on_parse"), "on_parse")
+        return self._stage("on_parse")
 
     def executing(self) -> Any:
-        return Stage(self._hooks("on_execute"), "on_execute")
+        return self._stage("on_execute")
 
     def on_stream_result(self, result: Any) -> Any:
-        return Stage(self._hooks("on_stream_result"), "on_stream_result", (result,))
+        return self._stage("on_stream_result", result)
 
     async def get_extensions_results(self, ctx: ExecutionContext) -> dict[str, Any]:
         reporting = _reporting.get(self._classes)

@@ -118,3 +118,31 @@ async def test_stream_results_and_extension_results_as_in_strawberry() -> None:
     assert ours == await streamed(strawberry.Schema)
     assert "stream:enter {'count': 1}" in ours[0] and "stream:await {'count': 0}" in ours[0]
     assert ours[1][0] == ({"count": 0}, {"mine": ours[1][0][1]["mine"], "theirs": True})  # type: ignore[index]
+
+
+class FailingExit(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        yield
+        raise RuntimeError("exit failed")
+
+
+class Watching(SchemaExtension):
+    async def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
+        try:
+            yield
+        except RuntimeError as exc:
+            calls.append(f"outer saw {exc}")
+            raise
+
+
+async def failed_exit(schema_class: type[strawberry.Schema]) -> tuple[list[str], list[str]]:
+    calls.clear()
+    schema = schema_class(query=Query, extensions=[Watching, FailingExit])
+    result = await schema.execute("{ hello }")
+    return list(calls), [error.message for error in result.errors or ()]
+
+
+async def test_an_exit_that_raises_reaches_the_hooks_outside_it_as_in_strawberry() -> None:
+    ours = await failed_exit(HookedSchema)
+    assert ours == await failed_exit(strawberry.Schema)
+    assert ours[0] == ["resolve", "outer saw exit failed"]
