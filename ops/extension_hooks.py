@@ -77,20 +77,38 @@ def defines(cls: type[SchemaExtension], method: str) -> bool:
     return found
 
 
-type Plan = tuple[tuple[int, Enter, bool], ...]  # a stage's hooks: the extension's place, its hook, whether async
-_plans: dict[tuple[tuple[type[SchemaExtension], ...], str], Plan] = {}
-_reporting: dict[tuple[type[SchemaExtension], ...], tuple[int, ...]] = {}
+class Plan:
+    """A stage's hooks, in order: the extension's place, its hook, whether that is async; and whether any is."""
 
+    __slots__ = ("asynchronous", "hooks")
 
-def plan_of(classes: tuple[type[SchemaExtension], ...], stage: str) -> Plan:
-    """The hooks of `stage` for an operation whose extensions are of `classes`, in order: found once for every
-    operation with the same extensions (each socket's subscriptions, each HTTP request), kept by none of them."""
-    key = (classes, stage)
-    plan = _plans.get(key)
-    if plan is None:
+    def __init__(self, classes: tuple[type[SchemaExtension], ...], stage: str) -> None:
         found = ((n, hook_of(cls, stage)) for n, cls in enumerate(classes))
-        plan = _plans[key] = tuple((n, hook[0], hook[1]) for n, hook in found if hook is not None)
-    return plan
+        self.hooks = tuple((n, hook[0], hook[1]) for n, hook in found if hook is not None)
+        self.asynchronous = any(is_async for _, _, is_async in self.hooks)
+
+
+class Plans:
+    """Every stage's plan, and the extensions that report results, for operations whose extensions are of
+    `classes`: found once for all of them (each socket's subscriptions, each HTTP request), kept by none, and
+    looked up once per operation, not once per event."""
+
+    __slots__ = ("reporting", "stages")
+
+    def __init__(self, classes: tuple[type[SchemaExtension], ...]) -> None:
+        self.stages = {stage: Plan(classes, stage) for stage in STAGES}
+        self.reporting = tuple(n for n, cls in enumerate(classes) if defines(cls, "get_results"))
+
+
+STAGES = ("on_operation", "on_validate", "on_parse", "on_execute", "on_stream_result")
+_plans: dict[tuple[type[SchemaExtension], ...], Plans] = {}
+
+
+def plans_of(classes: tuple[type[SchemaExtension], ...]) -> Plans:
+    plans = _plans.get(classes)
+    if plans is None:
+        plans = _plans[classes] = Plans(classes)
+    return plans
 
 
 class Stage:
@@ -114,13 +132,12 @@ class Stage:
         self.entered: list[Any] | None = None  # the context managers entered, in the plan's order
 
     async def __aenter__(self) -> None:
-        plan = self.plan
-        if not any(is_async for _, _, is_async in plan):
+        if not self.plan.asynchronous:
             self.__enter__()  # no async hook (a stream result's, say): no async exit either
             return
         extensions, args = self.extensions, self.args
         entered = self.entered = []
-        for n, enter, is_async in plan:
+        for n, enter, is_async in self.plan.hooks:
             manager = enter(extensions[n], *args)
             if is_async:
                 await manager.__aenter__()
@@ -134,12 +151,12 @@ class Stage:
         entered = self.entered
         if not entered:
             return
-        if not any(is_async for _, _, is_async in self.plan):
+        if not self.plan.asynchronous:
             self.__exit__(exc_type, exc, tb)
             return
         self.entered = None
         stack = contextlib.AsyncExitStack()
-        for manager, (_, _, is_async) in zip(entered, self.plan, strict=False):
+        for manager, (_, _, is_async) in zip(entered, self.plan.hooks, strict=False):
             if is_async:
                 stack.push_async_exit(manager)
             else:
@@ -147,12 +164,12 @@ class Stage:
         await stack.__aexit__(exc_type, exc, tb)  # as Strawberry: a hook cannot swallow the exception
 
     def __enter__(self) -> None:
-        plan = self.plan
-        if not plan:
+        hooks = self.plan.hooks
+        if not hooks:
             return
         extensions, args = self.extensions, self.args
         entered = self.entered = []
-        for n, enter, is_async in plan:
+        for n, enter, is_async in hooks:
             if is_async:
                 raise RuntimeError(
                     f"SchemaExtension hook {extensions[n]}.{self.stage} failed to complete synchronously."
@@ -167,6 +184,9 @@ class Stage:
         entered, self.entered = self.entered, None
         if not entered:
             return
+        if len(entered) == 1:  # what an exit stack of one does, without building one (a stream result's hook)
+            entered[0].__exit__(exc_type, exc, tb)
+            return
         stack = contextlib.ExitStack()
         for manager in entered:
             stack.push(manager)
@@ -179,10 +199,10 @@ class HookedRunner(SchemaExtensionsRunner):
 
     def __init__(self, execution_context: ExecutionContext, extensions: list[SchemaExtension]) -> None:
         super().__init__(execution_context=execution_context, extensions=extensions)
-        self._classes = tuple(type(e) for e in extensions)
+        self._plans = plans_of(tuple(type(e) for e in extensions))
 
     def _stage(self, stage: str, *args: Any) -> Stage:
-        return Stage(plan_of(self._classes, stage), self.extensions, stage, args)
+        return Stage(self._plans.stages[stage], self.extensions, stage, args)
 
     def operation(self) -> Any:
         return self._stage("on_operation")
@@ -200,15 +220,16 @@ class HookedRunner(SchemaExtensionsRunner):
         return self._stage("on_stream_result", result)
 
     async def get_extensions_results(self, ctx: ExecutionContext) -> dict[str, Any]:
-        reporting = _reporting.get(self._classes)
-        if reporting is None:
-            reporting = _reporting[self._classes] = tuple(
-                n for n, cls in enumerate(self._classes) if defines(cls, "get_results"))
         data: dict[str, Any] = {}
         extensions = self.extensions
-        for n in reporting:
-            data.update(await await_maybe(extensions[n].get_results()))
-        data.update(ctx.extensions_results)
+        for n in self._plans.reporting:
+            found = extensions[n].get_results()
+            if type(found) is not dict:  # an async hook's: the others skip await_maybe's inspect.isawaitable
+                found = await await_maybe(found)
+            if found:
+                data.update(found)
+        if ctx.extensions_results:
+            data.update(ctx.extensions_results)
         return data
 
     def get_extensions_results_sync(self) -> dict[str, Any]:
