@@ -146,3 +146,40 @@ async def test_an_exit_that_raises_reaches_the_hooks_outside_it_as_in_strawberry
     ours = await failed_exit(HookedSchema)
     assert ours == await failed_exit(strawberry.Schema)
     assert ours[0] == ["resolve", "outer saw exit failed"]
+
+
+class Swallowing(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        try:
+            yield
+        except RuntimeError as exc:
+            calls.append(f"swallowed {exc}")
+
+
+class NoYield(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        calls.append("no yield")
+        return
+        yield
+
+
+class TwoYields(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        yield
+        calls.append("second yield")
+        yield
+
+
+async def outcome(schema_class: type[strawberry.Schema], extensions: list[Any]) -> tuple[list[str], str]:
+    calls.clear()
+    try:
+        result = await schema_class(query=Query, extensions=extensions).execute("{ hello }")
+    except Exception as exc:  # noqa: BLE001 (what either runner lets out is the outcome compared)
+        return list(calls), f"raised {type(exc).__name__}: {exc}"
+    return list(calls), f"data {result.data}, errors {[e.message for e in result.errors or ()]}"
+
+
+async def test_generator_hooks_that_swallow_do_not_yield_or_yield_twice_end_as_in_strawberry() -> None:
+    for extensions in ([Swallowing, FailingExit], [NoYield], [TwoYields], [Generators, TwoYields]):
+        ours = await outcome(HookedSchema, extensions)
+        assert ours == await outcome(strawberry.Schema, extensions), extensions
