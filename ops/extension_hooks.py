@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from types import TracebackType
 from typing import Any
 
@@ -28,13 +28,49 @@ from strawberry.types import ExecutionContext
 from strawberry.utils.await_maybe import await_maybe
 
 type Enter = Callable[..., Any]  # (the extension, the stage's arguments) -> its hook's (async) context manager
-type Hook = tuple[SchemaExtension, Enter, bool]  # an extension, its hook for a stage, and whether that is async
+
+
+class _Generated:
+    """A generator hook entered: `contextlib.contextmanager`'s context manager with only its generator. That one
+    keeps the function, its arguments and its docstring in a dict of its own, 112 bytes for each of the six
+    `on_operation` hooks every subscription holds while it runs, where this is 32; and it is made and entered
+    for each event's `on_stream_result` in half the time. An exception is thrown in by contextlib's own exit."""
+
+    __slots__ = ("gen",)
+
+    def __init__(self, gen: Generator[Any]) -> None:
+        self.gen = gen
+
+    def __enter__(self) -> Any:
+        try:
+            return next(self.gen)
+        except StopIteration:
+            raise RuntimeError("generator didn't yield") from None
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+                 ) -> bool:
+        if exc_type is not None:
+            gen = self.gen
+            thrown: Any = contextlib.contextmanager(lambda: gen)()
+            return bool(thrown.__exit__(exc_type, exc, tb))
+        try:
+            next(self.gen)
+        except StopIteration:
+            return False
+        try:
+            raise RuntimeError("generator didn't stop")
+        finally:
+            self.gen.close()
 
 
 def _wrapped(hook: Callable[..., Any]) -> tuple[Enter, bool]:
     """A hook as a context-manager factory, and whether it is async (Strawberry accepts four shapes)."""
     if inspect.isgeneratorfunction(hook):
-        return contextlib.contextmanager(hook), False
+
+        def generated(extension: SchemaExtension, *args: Any) -> _Generated:
+            return _Generated(hook(extension, *args))
+
+        return generated, False
     if inspect.isasyncgenfunction(hook):
         return contextlib.asynccontextmanager(hook), True
     if inspect.iscoroutinefunction(hook):
@@ -78,75 +114,120 @@ def defines(cls: type[SchemaExtension], method: str) -> bool:
     return found
 
 
+class Plan:
+    """A stage's hooks, in order: the extension's place, its hook, whether that is async; and whether any is."""
+
+    __slots__ = ("asynchronous", "hooks")
+
+    def __init__(self, classes: tuple[type[SchemaExtension], ...], stage: str) -> None:
+        found = ((n, hook_of(cls, stage)) for n, cls in enumerate(classes))
+        self.hooks = tuple((n, hook[0], hook[1]) for n, hook in found if hook is not None)
+        self.asynchronous = any(is_async for _, _, is_async in self.hooks)
+
+
+class Plans:
+    """Every stage's plan, and the extensions that report results, for operations whose extensions are of
+    `classes`: found once for all of them (each socket's subscriptions, each HTTP request), kept by none, and
+    looked up once per operation, not once per event."""
+
+    __slots__ = ("reporting", "stages")
+
+    def __init__(self, classes: tuple[type[SchemaExtension], ...]) -> None:
+        self.stages = {stage: Plan(classes, stage) for stage in STAGES}
+        self.reporting = tuple(n for n, cls in enumerate(classes) if defines(cls, "get_results"))
+
+
+STAGES = ("on_operation", "on_validate", "on_parse", "on_execute", "on_stream_result")
+_plans: dict[tuple[type[SchemaExtension], ...], Plans] = {}
+
+
+def plans_of(classes: tuple[type[SchemaExtension], ...]) -> Plans:
+    plans = _plans.get(classes)
+    if plans is None:
+        plans = _plans[classes] = Plans(classes)
+    return plans
+
+
 class Stage:
-    """One lifecycle stage of one operation: every extension's hook entered in order, exited in reverse; `args`
-    are passed to each hook (the result, for `on_stream_result`). A stage no extension hooks enters nothing."""
+    """One lifecycle stage of one operation: every extension's hook in the plan entered in order, exited in
+    reverse; `args` are passed to each hook (the result, for `on_stream_result`). An empty plan enters nothing.
 
-    __slots__ = ("args", "hooks", "stack", "stage")
+    While the stage runs it holds the shared plan, the operation's extensions and the context managers it entered,
+    nothing more: an operation's stage runs as long as its subscription, and the hooks' list and an exit stack
+    held all that time (its deque, a bound `__exit__` and a tuple per hook) were 2 KB of each subscription
+    (`bench/subscription_heap.py`). The exit stack that exits them, with contextlib's semantics, is built when the
+    stage exits."""
 
-    def __init__(self, hooks: list[Hook], stage: str, args: tuple[Any, ...] = ()) -> None:
-        self.hooks = hooks
+    __slots__ = ("args", "entered", "extensions", "plan", "stage")
+
+    def __init__(self, plan: Plan, extensions: list[SchemaExtension], stage: str, args: tuple[Any, ...] = ()
+                 ) -> None:
+        self.plan = plan
+        self.extensions = extensions
         self.stage = stage
         self.args = args
-        self.stack: Any = None
+        self.entered: list[Any] | None = None  # the context managers entered, in the plan's order
 
     async def __aenter__(self) -> None:
-        hooks = self.hooks
-        if not hooks:
+        if not self.plan.asynchronous:
+            self.__enter__()  # no async hook (a stream result's, say): no async exit either
             return
-        if not any(is_async for _, _, is_async in hooks):
-            self.__enter__()  # no async hook (a stream result's, say): no async exit stack either
-            return
-        self.stack = contextlib.AsyncExitStack()
-        await self.stack.__aenter__()
-        for extension, enter, is_async in hooks:
+        extensions, args = self.extensions, self.args
+        entered = self.entered = []
+        for n, enter, is_async in self.plan.hooks:
+            manager = enter(extensions[n], *args)
             if is_async:
-                await self.stack.enter_async_context(enter(extension, *self.args))
+                await manager.__aenter__()
             else:
-                self.stack.enter_context(enter(extension, *self.args))
+                manager.__enter__()
+            entered.append(manager)
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if isinstance(self.stack, contextlib.ExitStack):
-            self.stack.__exit__(exc_type, exc, tb)
-        elif self.stack is not None:
-            await self.stack.__aexit__(exc_type, exc, tb)  # as Strawberry: a hook cannot swallow the exception
+        entered = self.entered
+        if not entered:
+            return
+        if not self.plan.asynchronous:
+            self.__exit__(exc_type, exc, tb)
+            return
+        self.entered = None
+        stack = contextlib.AsyncExitStack()
+        for manager, (_, _, is_async) in zip(entered, self.plan.hooks, strict=False):
+            if is_async:
+                stack.push_async_exit(manager)
+            else:
+                stack.push(manager)
+        await stack.__aexit__(exc_type, exc, tb)  # as Strawberry: a hook cannot swallow the exception
 
     def __enter__(self) -> None:
-        hooks = self.hooks
+        hooks = self.plan.hooks
         if not hooks:
             return
-        self.stack = contextlib.ExitStack()
-        self.stack.__enter__()
-        for extension, enter, is_async in hooks:
+        extensions, args = self.extensions, self.args
+        entered = self.entered = []
+        for n, enter, is_async in hooks:
             if is_async:
                 raise RuntimeError(
-                    f"SchemaExtension hook {extension}.{self.stage} failed to complete synchronously."
+                    f"SchemaExtension hook {extensions[n]}.{self.stage} failed to complete synchronously."
                 )
-            self.stack.enter_context(enter(extension, *self.args))
+            manager = enter(extensions[n], *args)
+            manager.__enter__()
+            entered.append(manager)
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self.stack is not None:
-            self.stack.__exit__(exc_type, exc, tb)
-
-
-type Plan = tuple[tuple[int, Enter, bool], ...]  # a stage's hooks: the extension's place, its hook, whether async
-_plans: dict[tuple[tuple[type[SchemaExtension], ...], str], Plan] = {}
-_reporting: dict[tuple[type[SchemaExtension], ...], tuple[int, ...]] = {}
-
-
-def plan_of(classes: tuple[type[SchemaExtension], ...], stage: str) -> Plan:
-    """The hooks of `stage` for an operation whose extensions are of `classes`, in order: found once for every
-    operation with the same extensions (each socket's subscriptions, each HTTP request), kept by none of them."""
-    key = (classes, stage)
-    plan = _plans.get(key)
-    if plan is None:
-        found = ((n, hook_of(cls, stage)) for n, cls in enumerate(classes))
-        plan = _plans[key] = tuple((n, hook[0], hook[1]) for n, hook in found if hook is not None)
-    return plan
+        entered, self.entered = self.entered, None
+        if not entered:
+            return
+        if len(entered) == 1:  # what an exit stack of one does, without building one (a stream result's hook)
+            entered[0].__exit__(exc_type, exc, tb)
+            return
+        stack = contextlib.ExitStack()
+        for manager in entered:
+            stack.push(manager)
+        stack.__exit__(exc_type, exc, tb)
 
 
 class HookedRunner(SchemaExtensionsRunner):
@@ -155,37 +236,37 @@ class HookedRunner(SchemaExtensionsRunner):
 
     def __init__(self, execution_context: ExecutionContext, extensions: list[SchemaExtension]) -> None:
         super().__init__(execution_context=execution_context, extensions=extensions)
-        self._classes = tuple(type(e) for e in extensions)
+        self._plans = plans_of(tuple(type(e) for e in extensions))
 
-    def _hooks(self, stage: str) -> list[Hook]:
-        extensions = self.extensions
-        return [(extensions[n], enter, is_async) for n, enter, is_async in plan_of(self._classes, stage)]
+    def _stage(self, stage: str, *args: Any) -> Stage:
+        return Stage(self._plans.stages[stage], self.extensions, stage, args)
 
     def operation(self) -> Any:
-        return Stage(self._hooks("on_operation"), "on_operation")
+        return self._stage("on_operation")
 
     def validation(self) -> Any:
-        return Stage(self._hooks("on_validate"), "on_validate")
+        return self._stage("on_validate")
 
     def parsing(self) -> Any:
-        return Stage(self._hooks("on_parse"), "on_parse")
+        return self._stage("on_parse")
 
     def executing(self) -> Any:
-        return Stage(self._hooks("on_execute"), "on_execute")
+        return self._stage("on_execute")
 
     def on_stream_result(self, result: Any) -> Any:
-        return Stage(self._hooks("on_stream_result"), "on_stream_result", (result,))
+        return self._stage("on_stream_result", result)
 
     async def get_extensions_results(self, ctx: ExecutionContext) -> dict[str, Any]:
-        reporting = _reporting.get(self._classes)
-        if reporting is None:
-            reporting = _reporting[self._classes] = tuple(
-                n for n, cls in enumerate(self._classes) if defines(cls, "get_results"))
         data: dict[str, Any] = {}
         extensions = self.extensions
-        for n in reporting:
-            data.update(await await_maybe(extensions[n].get_results()))
-        data.update(ctx.extensions_results)
+        for n in self._plans.reporting:
+            found = extensions[n].get_results()
+            if type(found) is not dict:  # an async hook's: the others skip await_maybe's inspect.isawaitable
+                found = await await_maybe(found)
+            if found:
+                data.update(found)
+        if ctx.extensions_results:
+            data.update(ctx.extensions_results)
         return data
 
     def get_extensions_results_sync(self) -> dict[str, Any]:

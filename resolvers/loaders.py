@@ -86,6 +86,14 @@ def grouped_loader(fetch: GroupFetch) -> CountedLoader:
     return CountedLoader(batch)
 
 
+def data_scope(principal: Principal) -> tuple[int, Role, int | None]:
+    """What a caller's loaders' answers depend on: the account, the role, and the user for the roles with a row
+    scope (an agent's leads, a driver's routes). Two callers with the same scope read the same rows and may share
+    what was resolved for one of them (a subscription event's answer, resolvers/calls/subscriptions.py)."""
+    scoped = principal.role in (Role.agent, Role.driver)
+    return principal.account_id, principal.role, principal.user_id if scoped else None
+
+
 class Loaders:
     def __init__(self, stores: Stores, principal: Principal) -> None:
         self.stores = stores
@@ -107,11 +115,7 @@ class Loaders:
         return await self._driver_scope
 
     def data_scope(self) -> tuple[int, Role, int | None]:
-        """What these loaders' answers depend on: the account, the role, and the user for the roles with a row scope
-        (an agent's leads, a driver's routes). Two callers with the same scope read the same rows and may share
-        what was resolved for one of them (a subscription event's answer, resolvers/calls/subscriptions.py)."""
-        scoped = self.principal.role in (Role.agent, Role.driver)
-        return self.account_id, self.principal.role, self.principal.user_id if scoped else None
+        return data_scope(self.principal)
 
     def lead_owners(self) -> list[int | None] | None:
         """The owners whose leads the caller sees (None: any owner)."""

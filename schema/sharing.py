@@ -26,9 +26,9 @@ from typing import Any
 
 import orjson
 from graphql import FieldNode, OperationDefinitionNode, VariableNode, Visitor, visit
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from resolvers.shared import settled, shared_future
+from schema.slotted_executor import SlottedExecutor
 
 type Executions = dict[tuple[int, bytes], tuple[OperationDefinitionNode, Any]]
 
@@ -90,17 +90,27 @@ class _Settled:
 _NO_VARIABLES = orjson.dumps({})
 
 
-class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
+class SharedEventExecutor(SlottedExecutor):
+    # the subscription's key, found on its first event and kept for the others: a slot (8 bytes) now that the
+    # executor has no dict, where an attribute of its own once cost 3.8 KB per subscription
+    __slots__ = ("_found_key",)
+    _found_key: tuple[int, bytes]
+
     def _key(self) -> tuple[int, bytes]:
-        # not kept on the subscription's executor: an attribute of its own there cost 3.8 KB per subscription
-        # (bench/subscription_heap.py); a document whose events read no variable (most) needs no encoding at all
+        try:
+            return self._found_key
+        except AttributeError:  # not found yet (a per-event copy does not take it over: SlottedExecutor.__copy__)
+            pass
         operation = self.operation
         names = event_variables(operation, self.fragment_definitions)
-        if not names:
-            return id(operation), _NO_VARIABLES
-        values = self.variable_values.coerced
-        used = {name: values.get(name) for name in names}
-        return id(operation), orjson.dumps(used, option=orjson.OPT_SORT_KEYS, default=repr)
+        if not names:  # a document whose events read no variable (most) needs no encoding at all
+            key = id(operation), _NO_VARIABLES
+        else:
+            values = self.variable_values.coerced
+            used = {name: values.get(name) for name in names}
+            key = id(operation), orjson.dumps(used, option=orjson.OPT_SORT_KEYS, default=repr)
+        self._found_key = key
+        return key
 
     def build_per_event_executor(self, payload: Any) -> Any:
         executions: Executions | None = getattr(payload, "shared_executions", None)

@@ -110,9 +110,6 @@ class _Mailbox:
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_result(None)
 
-    def size(self) -> int:
-        return len(self.items)
-
     def end(self) -> None:
         self.put(None)
 
@@ -306,7 +303,7 @@ class StreamBroker:
             position = parse_id(entry.cursor)
         if sub.overflowed or position <= sub.last:
             return
-        if sub.queue.size() >= self.max_queue - 1:
+        if len(sub.queue.items) >= self.max_queue - 1:
             sub.overflowed = True
             sub.queue.put(None)
             return

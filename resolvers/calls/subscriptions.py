@@ -4,7 +4,7 @@ A subscription outlives neither its access token nor its session: it ends with a
 the token expires, and within `session_recheck` of a sign-out, deactivation or role change. Each event reads
 fresh rows (new loaders per event), and an agent sees only the calls of the leads they may see.
 
-An event is prepared once per process for all the subscribers of one data scope (`Loaders.data_scope`: the
+An event is prepared once per process for all the subscribers of one data scope (`loaders.data_scope`: the
 account, the role, and the user for an agent or a driver): its call is decoded once per stream entry, whether
 that scope sees it is decided once, and those subscribers get the same `CallUpdate`, on which the schema
 shares the execution of equal documents (schema/sharing.py). Subscribers of another scope never share it.
@@ -26,6 +26,7 @@ from datasources.calls.model import Call
 from datasources.redis import keys
 from resolvers.context import RequestContext
 from resolvers.ids import decode_as
+from resolvers.loaders import data_scope
 from resolvers.shared import settled, shared_future
 from resolvers.streams import follow
 
@@ -71,7 +72,7 @@ async def _shared(ctx: RequestContext, entry: Entry, stream_key: str) -> CallUpd
     update = _parsed(entry, stream_key)
     if update is None:
         return None
-    key = ("visible", ctx.loaders.data_scope())
+    key = ("visible", data_scope(ctx.caller))  # not through ctx.loaders: only the first of a scope makes them
     decided: asyncio.Future[CallUpdate | None] | None = entry.memo.get(key)
     if decided is None:
         decided = entry.memo[key] = shared_future(_visible(ctx, update))

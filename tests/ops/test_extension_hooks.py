@@ -118,3 +118,68 @@ async def test_stream_results_and_extension_results_as_in_strawberry() -> None:
     assert ours == await streamed(strawberry.Schema)
     assert "stream:enter {'count': 1}" in ours[0] and "stream:await {'count': 0}" in ours[0]
     assert ours[1][0] == ({"count": 0}, {"mine": ours[1][0][1]["mine"], "theirs": True})  # type: ignore[index]
+
+
+class FailingExit(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        yield
+        raise RuntimeError("exit failed")
+
+
+class Watching(SchemaExtension):
+    async def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
+        try:
+            yield
+        except RuntimeError as exc:
+            calls.append(f"outer saw {exc}")
+            raise
+
+
+async def failed_exit(schema_class: type[strawberry.Schema]) -> tuple[list[str], list[str]]:
+    calls.clear()
+    schema = schema_class(query=Query, extensions=[Watching, FailingExit])
+    result = await schema.execute("{ hello }")
+    return list(calls), [error.message for error in result.errors or ()]
+
+
+async def test_an_exit_that_raises_reaches_the_hooks_outside_it_as_in_strawberry() -> None:
+    ours = await failed_exit(HookedSchema)
+    assert ours == await failed_exit(strawberry.Schema)
+    assert ours[0] == ["resolve", "outer saw exit failed"]
+
+
+class Swallowing(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        try:
+            yield
+        except RuntimeError as exc:
+            calls.append(f"swallowed {exc}")
+
+
+class NoYield(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        calls.append("no yield")
+        return
+        yield
+
+
+class TwoYields(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        yield
+        calls.append("second yield")
+        yield
+
+
+async def outcome(schema_class: type[strawberry.Schema], extensions: list[Any]) -> tuple[list[str], str]:
+    calls.clear()
+    try:
+        result = await schema_class(query=Query, extensions=extensions).execute("{ hello }")
+    except Exception as exc:  # noqa: BLE001 (what either runner lets out is the outcome compared)
+        return list(calls), f"raised {type(exc).__name__}: {exc}"
+    return list(calls), f"data {result.data}, errors {[e.message for e in result.errors or ()]}"
+
+
+async def test_generator_hooks_that_swallow_do_not_yield_or_yield_twice_end_as_in_strawberry() -> None:
+    for extensions in ([Swallowing, FailingExit], [NoYield], [TwoYields], [Generators, TwoYields]):
+        ours = await outcome(HookedSchema, extensions)
+        assert ours == await outcome(strawberry.Schema, extensions), extensions
