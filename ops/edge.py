@@ -87,8 +87,8 @@ class Edge:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                own = message.get("headers", [])
-                if own and any(name in names for name, _ in own):
+                own = list(message.get("headers", ()))
+                if own and any(name.lower() in names for name, _ in own):
                     present = {name.lower() for name, _ in own}
                     added = [(name, value) for name, value in headers if name not in present]
                 else:
