@@ -24,7 +24,7 @@ from datasources.redis.jobs import JobState
 from datasources.stores import Stores
 from fleet.problem import OBJECTIVES, Objective
 from fleet.solvers import DEFAULT
-from fleet.worker import JobRequest, lower_priority, run_job, warm
+from fleet.worker import JobRequest, run_job, start_worker, warm
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class Planner:
         self.job_ttl_s = job_ttl_s
         # spawn, not fork: the server has threads (asyncpg, chroma), and a forked copy of them can deadlock
         self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=lower_priority)
+                                        initializer=start_worker)
         self.slots = asyncio.Semaphore(workers)
         self._tasks: set[asyncio.Task[None]] = set()
 

@@ -7,6 +7,7 @@ boundary through Redis (the job's hash and stream), never through the server's e
 from __future__ import annotations
 
 import os
+import threading
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -38,12 +39,32 @@ class JobRequest:
     osrm_url: str = ""
 
 
-def lower_priority() -> None:
-    """The pool's initializer: solves yield the CPU to the server's event loop."""
+PARENT_CHECK_S = 1.0
+
+
+def start_worker() -> None:
+    """The pool's initializer: solves yield the CPU to the server's event loop, and the process ends with the
+    server that started it."""
     try:
         os.nice(10)
     except OSError:
         pass
+    exit_with_parent()
+
+
+def exit_with_parent(every: float = PARENT_CHECK_S) -> None:
+    """Ends this process once its parent is gone. A server that is killed (SIGKILL, the OOM killer) cannot shut its
+    pool down, and the pool's processes, idle, would outlive it: 150 MB each, until the machine restarts. Polling
+    the parent's pid rather than PR_SET_PDEATHSIG, which fires when the thread that spawned the process exits,
+    and a pool may spawn from any thread."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def warm() -> None:
