@@ -55,10 +55,6 @@ def env_of(spec: str) -> dict[str, str]:
     return dict(item.split("=", 1) for item in spec.split(";") if item)
 
 
-def cpu(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return float(times.user + times.system)
-
 
 def main() -> None:
     args = parse_args()
@@ -101,13 +97,13 @@ def main() -> None:
             for r in range(args.rounds):
                 for side in (["before", "after"] if r % 2 == 0 else ["after", "before"]):
                     url, process = servers[side]
-                    used = cpu(process)
+                    used = peer_servers.cpu_seconds(process)
                     run = wrk.run(binary, url, payload, token=token, connections=args.connections,
                                   seconds=args.seconds)
                     if run.errors or run.socket_errors or not run.requests:
                         raise RuntimeError(f"{name} ({side}): {run}")
                     figures[side]["rps"].append(run.rps)
-                    figures[side]["cpu"].append((cpu(process) - used) * 1e6 / run.requests)
+                    figures[side]["cpu"].append((peer_servers.cpu_seconds(process) - used) * 1e6 / run.requests)
             m = {side: {k: statistics.median(v) for k, v in f.items()} for side, f in figures.items()}
             b, a = m["before"], m["after"]
             print(f"{name:<9} before {b['rps']:7.0f} rps {b['cpu']:6.0f} us | after {a['rps']:7.0f} rps "

@@ -56,10 +56,6 @@ def process_on_port(port: str) -> psutil.Process:
     raise RuntimeError(f"no embedded MongoDB on port {port}")
 
 
-def cpu(p: psutil.Process) -> float:
-    times = p.cpu_times()
-    return float(times.user + times.system)
-
 
 def main() -> None:
     args = parse_args()
@@ -101,13 +97,13 @@ def main() -> None:
         for r in range(args.rounds):
             for name in names if r % 2 == 0 else names[::-1]:
                 url, process = servers[name]
-                own, theirs = cpu(process), cpu(mongo)
+                own, theirs = peer_servers.cpu_seconds(process), peer_servers.cpu_seconds(mongo)
                 run = wrk.run(binary, url, payload, token=token, connections=1, seconds=args.seconds)
                 if run.errors or run.socket_errors or not run.requests:
                     raise RuntimeError(f"{name}: {run}")
                 figures[name]["p50"].append(run.p50_ms)
-                figures[name]["cpu"].append((cpu(process) - own) * 1000 / run.requests)
-                figures[name]["mongo"].append((cpu(mongo) - theirs) * 1000 / run.requests)
+                figures[name]["cpu"].append((peer_servers.cpu_seconds(process) - own) * 1000 / run.requests)
+                figures[name]["mongo"].append((peer_servers.cpu_seconds(mongo) - theirs) * 1000 / run.requests)
     print(f"wrk -c1, {args.rounds} alternating rounds of {args.seconds:g} s, medians; load average "
           f"{os.getloadavg()[0]:.1f}")
     print(f"{'server':<8}{'p50 ms':>9}{'CPU ms':>9}{'MongoDB CPU ms':>16}  stores (one request)")

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
+import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 PEERS = ROOT / "bench" / "peers"
@@ -48,6 +49,13 @@ class Servers:
     postgraphile: str
     plain: str
     pids: dict[str, int]  # by URL above: the serving process, whose CPU time peers.py reads
+
+
+def cpu_seconds(process: psutil.Process) -> float:
+    """The process's user and system CPU time so far: read around a run, per request (a busy machine inflates it
+    less than it inflates the times)."""
+    times = process.cpu_times()
+    return float(times.user + times.system)
 
 
 def plain_url(url: str) -> str:
