@@ -66,10 +66,12 @@ def stack(tmp_path: Path, store_env: dict[str, str], postgres_admin: str) -> Ite
     tmp = tmp_path
     with postgres_database(postgres_admin) as pg:
         s = Stack(tmp, {**store_env, "POSTGRES_URL": pg, "SWITCHBOARD_DATA_DIR": str(tmp / "app")})
-        s.app = start_app(s.env, tmp / "app.log")
-        s.token = owner_token_of(s)
-        yield s
-        s.stop()
+        try:  # servers started before an app that fails to start are stopped too
+            s.app = start_app(s.env, tmp / "app.log")
+            s.token = owner_token_of(s)
+            yield s
+        finally:
+            s.stop()
 
 
 def owner_token_of(stack: Stack) -> str:
