@@ -28,10 +28,8 @@ from pathlib import Path
 
 import httpx
 import peer_servers
-import psutil
 import wrk
 
-from ops.embedded.ports import free_port
 from tests.client import sign_in
 from tests.servers import demo_user, read_demo_users
 
@@ -64,16 +62,9 @@ def main() -> None:
         scratch = Path(scratch_dir)
         database = peer_servers.fresh_database(peer_servers.admin_postgres(None, scratch, exits), "compare_bench")
         env = peer_servers.seed(database, scratch, 100, exits)
-        base = {k: v for k, v in os.environ.items() if not k.startswith(("COST_", "SWITCHBOARD_"))}
-        servers: dict[str, tuple[str, psutil.Process]] = {}
-        for name, root, own in (("before", args.before.resolve(), env_of(args.env_before)),
-                                ("after", peer_servers.ROOT, env_of(args.env_after))):
-            port = free_port()
-            child = peer_servers.start(
-                f"switchboard-{name}", [sys.executable, "-m", "ops.cli", "serve", "--port", str(port)],
-                {**base, **env, **peer_servers.SWITCHBOARD_ENV, **own}, scratch, exits, cwd=root,
-                ready=f"http://127.0.0.1:{port}/health/live")
-            servers[name] = (f"http://127.0.0.1:{port}/graphql", psutil.Process(child.process.pid))
+        servers = {name: peer_servers.serve_switchboard(f"switchboard-{name}", root, env, scratch, exits, own)
+                   for name, root, own in (("before", args.before.resolve(), env_of(args.env_before)),
+                                           ("after", peer_servers.ROOT, env_of(args.env_after)))}
         owner = demo_user(read_demo_users(Path(env["SWITCHBOARD_DATA_DIR"])), "acme", "owner")
         token = str(sign_in(servers["after"][0], owner["email"], owner["password"])["accessToken"])
         headers = {"authorization": f"Bearer {token}"}

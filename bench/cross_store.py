@@ -30,7 +30,6 @@ import peer_servers
 import psutil
 import wrk
 
-from ops.embedded.ports import free_port
 from tests.client import sign_in
 from tests.servers import demo_user, read_demo_users
 
@@ -66,16 +65,10 @@ def main() -> None:
         database = peer_servers.fresh_database(peer_servers.admin_postgres(None, scratch, exits), args.database)
         env = peer_servers.seed(database, scratch, args.leads, exits)
         mongo = process_on_port(env["MONGODB_URI"].split(":")[2].split("/")[0])
-        base = {k: v for k, v in os.environ.items() if not k.startswith(("COST_", "SWITCHBOARD_"))}
         checkouts = {**({"before": args.compare.resolve()} if args.compare else {}), "now": peer_servers.ROOT}
-        servers: dict[str, tuple[str, psutil.Process]] = {}
-        for name, root in checkouts.items():
-            port = free_port()
-            child = peer_servers.start(
-                f"switchboard-{name}", [sys.executable, "-m", "ops.cli", "serve", "--port", str(port)],
-                {**base, **env, **peer_servers.SWITCHBOARD_ENV, "SWITCHBOARD_DEBUG_STATS": "1"}, scratch, exits,
-                cwd=root, ready=f"http://127.0.0.1:{port}/health/live")
-            servers[name] = (f"http://127.0.0.1:{port}/graphql", psutil.Process(child.process.pid))
+        servers = {name: peer_servers.serve_switchboard(f"switchboard-{name}", root, env, scratch, exits,
+                                                        {"SWITCHBOARD_DEBUG_STATS": "1"})
+                   for name, root in checkouts.items()}
         owner = demo_user(read_demo_users(Path(env["SWITCHBOARD_DATA_DIR"])), "acme", "owner")
         token = str(sign_in(servers["now"][0], owner["email"], owner["password"])["accessToken"])
         body = {"query": args.query}

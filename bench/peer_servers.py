@@ -147,12 +147,26 @@ def ensure_postgraphile() -> Path:
     return node
 
 
+def base_environment() -> dict[str, str]:
+    """This process's environment without the settings a benchmark's servers must not inherit."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("COST_", "SWITCHBOARD_"))}
+
+
+def serve_switchboard(name: str, root: Path, env: dict[str, str], scratch: Path, exits: ExitStack,
+                      extra: dict[str, str] | None = None) -> tuple[str, psutil.Process]:
+    """`switchboard serve` from the checkout at `root` over the seeded stores, as the benchmarks serve it
+    (SWITCHBOARD_ENV, then `extra`): its GraphQL URL and its process, once it answers."""
+    port = free_port()
+    child = start(name, [sys.executable, "-m", "ops.cli", "serve", "--port", str(port)],
+                  {**base_environment(), **env, **SWITCHBOARD_ENV, **(extra or {})}, scratch, exits, cwd=root,
+                  ready=f"http://127.0.0.1:{port}/health/live")
+    return f"http://127.0.0.1:{port}/graphql", psutil.Process(child.process.pid)
+
+
 def start_all(database: str, env: dict[str, str], account_id: int, scratch: Path, exits: ExitStack) -> Servers:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("COST_", "SWITCHBOARD_"))}
-    sb_port, pgl_port, plain_port = free_port(), free_port(), free_port()
-    switchboard = start("switchboard", [sys.executable, "-m", "ops.cli", "serve", "--port", str(sb_port)],
-          {**base, **env, **SWITCHBOARD_ENV}, scratch, exits, cwd=ROOT,
-          ready=f"http://127.0.0.1:{sb_port}/health/live")
+    base = base_environment()
+    sb_url, sb_process = serve_switchboard("switchboard", ROOT, env, scratch, exits)
+    pgl_port, plain_port = free_port(), free_port()
     postgraphile = start("postgraphile", [str(ensure_postgraphile()), "server.mjs", database, str(pgl_port)],
           {**base, "NODE_ENV": "production"}, scratch, exits, cwd=PEERS,
           ready=f"http://127.0.0.1:{pgl_port}/graphql", body={"query": "{ __typename }"})
@@ -160,7 +174,6 @@ def start_all(database: str, env: dict[str, str], account_id: int, scratch: Path
                             str(plain_port), "--no-access-log", "--log-level", "warning"],
           {**base, "PEERS_POSTGRES_URL": database, "PEERS_ACCOUNT_ID": str(account_id)}, scratch, exits, cwd=ROOT,
           ready=f"http://127.0.0.1:{plain_port}/typename", body={})
-    urls = (f"http://127.0.0.1:{sb_port}/graphql", f"http://127.0.0.1:{pgl_port}/graphql",
-            f"http://127.0.0.1:{plain_port}")
-    pids = dict(zip(urls, (s.process.pid for s in (switchboard, postgraphile, plain)), strict=True))
+    urls = (sb_url, f"http://127.0.0.1:{pgl_port}/graphql", f"http://127.0.0.1:{plain_port}")
+    pids = dict(zip(urls, (sb_process.pid, postgraphile.process.pid, plain.process.pid), strict=True))
     return Servers(*urls, pids=pids)
